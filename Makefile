@@ -1,0 +1,42 @@
+# pinggu: the commands a newcomer needs. See README.md.
+VENV := .venv
+PY := $(VENV)/bin/python
+PINGGU := $(VENV)/bin/pinggu
+SUPERVISORD := $(VENV)/bin/supervisord -c etc/supervisord.conf
+SUPERVISORCTL := $(VENV)/bin/supervisorctl -c etc/supervisord.conf
+
+.PHONY: venv up down status demo test bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+# Start the four services in the background; return once every one answers.
+up: venv
+	@mkdir -p var/log
+	@if [ -S var/supervisor.sock ] && $(SUPERVISORCTL) status >/dev/null 2>&1; then \
+		echo "services already running"; else $(SUPERVISORD); fi
+	@$(PINGGU) health --wait 60
+
+down:
+	@if [ -S var/supervisor.sock ]; then $(SUPERVISORCTL) shutdown; else echo "not running"; fi
+
+status:
+	@$(SUPERVISORCTL) status
+
+# The main job: the demo campaign through to the published notice.
+demo: up
+	$(PY) -m services.demo
+
+test: venv
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) bench/run.py
+
+clean: down
+	rm -rf var

@@ -1,0 +1,261 @@
+"""`pinggu`: the operator's command line, talking to the running services over RabbitMQ.
+
+Exit codes (DESIGN.md §3): 0 success; 2 bad input or refused permission; 1 anything else.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+from shared import config as config_module, operators, upload
+from shared.errors import BadInput, Refused
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+CALLER_ERRORS = ("BadInput", "Refused")
+SERVICES = ("registry", "evaluation", "decisions", "notices")
+
+
+class Cluster:
+    """One RPC client for this command (the CLI is single-threaded), connected on first
+    use so that local commands need no broker."""
+
+    def __init__(self, config, operator_id, timeout=120):
+        self.config = config
+        self.identity = operators.sign(operator_id, config.operator_secret)
+        self.timeout = timeout
+        self._proxy = None
+        self._rpc = None
+
+    @property
+    def rpc(self):
+        if self._rpc is None:
+            from nameko.standalone.rpc import ClusterRpcProxy
+            self._proxy = ClusterRpcProxy(self.config.nameko, timeout=self.timeout)
+            self._rpc = self._proxy.start()
+        return self._rpc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._proxy is not None:
+            self._proxy.stop()
+
+    def call(self, service, method, *args, **kwargs):
+        return getattr(getattr(self.rpc, service), method)(self.identity, *args, **kwargs)
+
+
+def _print(args, data, human):
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        human(data)
+
+
+def _kv(data):
+    for key, value in data.items():
+        print(f"{key}: {value}")
+
+
+# -- commands ------------------------------------------------------------------------
+def cmd_roster_import(args, cluster):
+    result = cluster.call("registry", "import_roster", upload.encode(args.file))
+    _print(args, result, lambda r: print(
+        f"{args.file}: {r['filed']} filed, {r['changed']} changed, {r['unchanged']} unchanged"))
+
+
+def cmd_sample_province(args, cluster):
+    from services.registry.sample import sample_province, write_roster
+    rows = sample_province(args.seed)
+    write_roster(rows, args.out)
+    in_scope = sum(1 for r in rows if r.cohort in (2020, 2021))
+    _print(args, {"out": args.out, "institutions": len(rows), "in_scope": in_scope,
+                  "seed": args.seed},
+           lambda r: print(f"{r['out']}: {r['institutions']} institutions "
+                           f"({r['in_scope']} in scope), seed {r['seed']}"))
+
+
+def cmd_template(args, cluster):
+    from services.evaluation import forms
+    if args.kind not in forms.KINDS:
+        raise BadInput(f"unknown form {args.kind!r}; one of {', '.join(forms.KINDS)}")
+    institutions = cluster.call("registry", "institutions", args.jurisdiction, None, True)
+    if not institutions:
+        raise BadInput(f"no institution in scope in jurisdiction {args.jurisdiction}")
+    forms.write_template(args.kind, args.out, institutions)
+    _print(args, {"out": args.out, "kind": args.kind, "jurisdiction": args.jurisdiction,
+                  "institutions": len(institutions)},
+           lambda r: print(f"{r['out']}: {r['kind']} for {r['institutions']} institutions "
+                           f"of {r['jurisdiction']}"))
+
+
+def cmd_submit(args, cluster):
+    methods = {"score-sheet": ("evaluation", "submit_score_sheet")}
+    if args.kind not in methods:
+        raise BadInput(f"unknown form {args.kind!r}; one of {', '.join(methods)}")
+    service, method = methods[args.kind]
+    result = cluster.call(service, method, upload.encode(args.file))
+    _print(args, result, lambda r: print(f"{args.file}: " + ", ".join(
+        f"{v} {k}" for k, v in r.items())))
+
+
+def cmd_clock_set(args, cluster):
+    date = None if args.date == "wall" else args.date
+    _print(args, cluster.call("decisions", "set_clock", date), _kv)
+
+
+def cmd_clock_show(args, cluster):
+    _print(args, cluster.call("decisions", "show_clock"), _kv)
+
+
+def case_view(cluster, uscc):
+    """The case as the four services see it, merged into one view."""
+    filing = cluster.call("registry", "filing", uscc)
+    if filing is None:
+        raise BadInput(f"no institution with USCC {uscc} is filed")
+    evaluation = cluster.call("evaluation", "case", uscc) or {}
+    decision = cluster.call("decisions", "case", uscc) or {}
+    scores = evaluation.get("scores", [])
+    if decision.get("outcome"):
+        status = {"terminate": "terminated", "rectify": "rectifying",
+                  "pass": "passed"}[decision["class"]]
+    elif scores:
+        status = "scored"
+    else:
+        status = "filed" if filing["in_scope"] else "out-of-scope"
+    return {
+        "uscc": uscc, "name": filing["name"], "cohort": filing["cohort"],
+        "in_scope": filing["in_scope"], "jurisdiction": filing["jurisdiction"],
+        "status": status, "outcome": decision.get("outcome"),
+        "clauses": decision.get("clauses", []), "deadline": decision.get("deadline"),
+        "decided_on": decision.get("decided_on"),
+        "rulebook_version": decision.get("rulebook_version"),
+        "score": scores[-1] if scores else None, "filing": filing,
+    }
+
+
+def cmd_case_show(args, cluster):
+    _print(args, case_view(cluster, args.uscc), lambda v: _kv(
+        {k: v[k] for k in ("uscc", "name", "cohort", "in_scope", "jurisdiction", "status",
+                           "outcome", "clauses", "deadline")}))
+
+
+def cmd_institutions(args, cluster):
+    rows = cluster.call("registry", "institutions", args.jurisdiction, args.cohort,
+                        True if args.in_scope else None)
+    _print(args, rows, lambda rs: [print(f"{r['uscc']}  {r['jurisdiction']}  {r['cohort']}  "
+                                         f"{r['name']}") for r in rs])
+
+
+def cmd_decided(args, cluster):
+    rows = cluster.call("notices", "decided", args.jurisdiction)
+    _print(args, rows, lambda rs: [print(f"{r['uscc']}  {r['outcome']}  {r['name']}")
+                                   for r in rs])
+
+
+def cmd_health(args, cluster):
+    """Every service answers; with --wait, keep asking until they do."""
+    deadline = time.monotonic() + args.wait
+    answers = {}
+    for service in SERVICES:
+        while True:
+            try:
+                answers[service] = getattr(cluster.rpc, service).health()
+                break
+            except Exception as exc:  # not up yet: UnknownService, timeout
+                if time.monotonic() >= deadline:
+                    answers[service] = {"service": service, "ok": False, "error": repr(exc)}
+                    break
+                time.sleep(0.5)
+    _print(args, answers, lambda a: [print(f"{s}: {'up' if v['ok'] else 'DOWN'}")
+                                     for s, v in a.items()])
+    return EXIT_OK if all(v["ok"] for v in answers.values()) else EXIT_ERROR
+
+
+# -- parser --------------------------------------------------------------------------
+def build_parser():
+    parser = argparse.ArgumentParser(prog="pinggu", description=__doc__.splitlines()[0])
+    parser.add_argument("--operator", default=os.environ.get("PINGGU_OPERATOR"),
+                        help="operator id (default: $PINGGU_OPERATOR)")
+    parser.add_argument("--json", action="store_true", help="print data as JSON")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(parent, name, func, help, needs_operator=True):
+        p = parent.add_parser(name, help=help)
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        p.set_defaults(func=func, needs_operator=needs_operator)
+        return p
+
+    roster = sub.add_parser("roster", help="the province's roster of filings").add_subparsers(
+        dest="sub", required=True)
+    add(roster, "import", cmd_roster_import, "import a roster xlsx").add_argument("file")
+
+    p = add(sub, "sample-province", cmd_sample_province,
+            "write the sample province's roster (862 institutions)", needs_operator=False)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=2023)
+
+    p = add(sub, "template", cmd_template, "write a blank form for one jurisdiction")
+    p.add_argument("kind")
+    p.add_argument("--jurisdiction", required=True)
+    p.add_argument("--out", required=True)
+
+    p = add(sub, "submit", cmd_submit, "submit a filled-in form (xlsx)")
+    p.add_argument("kind")
+    p.add_argument("file")
+
+    clock = sub.add_parser("clock", help="the business date").add_subparsers(
+        dest="sub", required=True)
+    add(clock, "set", cmd_clock_set, "set the simulated business date (or 'wall')"
+        ).add_argument("date")
+    add(clock, "show", cmd_clock_show, "show the business date")
+
+    case = sub.add_parser("case", help="one institution's case").add_subparsers(
+        dest="sub", required=True)
+    add(case, "show", cmd_case_show, "the case as it stands").add_argument("uscc")
+
+    p = add(sub, "institutions", cmd_institutions, "list filed institutions")
+    p.add_argument("--jurisdiction")
+    p.add_argument("--cohort", type=int)
+    p.add_argument("--in-scope", action="store_true")
+
+    add(sub, "decided", cmd_decided, "list decided cases").add_argument("--jurisdiction")
+
+    add(sub, "health", cmd_health, "check that every service answers",
+        needs_operator=False).add_argument("--wait", type=float, default=0.0,
+                                           help="seconds to keep trying")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    config = config_module.load()
+    if args.needs_operator and not args.operator:
+        print("pinggu: no operator given: use --operator ID or set PINGGU_OPERATOR",
+              file=sys.stderr)
+        return EXIT_INPUT
+    operator = args.operator or "auditor"
+    from nameko.exceptions import RemoteError
+    try:
+        with Cluster(config, operator) as cluster:
+            code = args.func(args, cluster)
+        return EXIT_OK if code is None else code
+    except (BadInput, Refused) as exc:
+        print(f"pinggu: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except RemoteError as exc:
+        print(f"pinggu: {exc.value}", file=sys.stderr)
+        return EXIT_INPUT if exc.exc_type in CALLER_ERRORS else EXIT_ERROR
+    except FileNotFoundError as exc:
+        print(f"pinggu: {exc.filename}: no such file", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # the operator gets one line; the trace is for developers
+        print(f"pinggu: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if os.environ.get("PINGGU_DEBUG"):
+            raise
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The decisions service: the notice's rules applied to each case; the cluster's clock."""
+import datetime
+
+from nameko.rpc import rpc
+
+from shared.errors import BadInput
+from shared.nameko_ext import EventStore, inbox
+from shared.service import EXPECTED, Acting
+from services.decisions.application import Deadlines, Decisions
+
+
+class DecisionsService:
+    name = "decisions"
+
+    store = EventStore(Decisions, projections=[Deadlines])
+    acting = Acting()
+
+    @inbox("decisions", ["registry.Institution.#", "evaluation.CaseFile.#"])
+    def on_upstream_event(self, envelope):
+        with self.acting.system(causation_id=envelope["id"]):
+            self.store.on_upstream(envelope, self.acting.clock.today())
+
+    @rpc(expected_exceptions=EXPECTED)
+    def case(self, identity, uscc):
+        self.acting.verify(identity)
+        return self.store.case(uscc)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_clock(self, identity, date):
+        with self.acting(identity) as operator:
+            operator.require_role("province")
+            try:
+                day = None if date is None else datetime.date.fromisoformat(date)
+            except ValueError:
+                raise BadInput(f"not a date (YYYY-MM-DD): {date!r}")
+            try:
+                self.acting.clock.set(day, operator.id)
+            except PermissionError as exc:
+                raise BadInput(str(exc))
+            return self.acting.clock.show()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def show_clock(self, identity):
+        self.acting.verify(identity)
+        return self.acting.clock.show()
+
+    @rpc
+    def health(self):
+        return {"service": self.name, "ok": True}

@@ -1,0 +1,37 @@
+"""The registry service: the province's filings."""
+from nameko.rpc import rpc
+
+from shared import upload
+from shared.nameko_ext import EventStore
+from shared.service import EXPECTED, Acting
+from services.registry.application import Filings, Registry
+
+
+class RegistryService:
+    name = "registry"
+
+    store = EventStore(Registry, projections=[Filings])
+    acting = Acting()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def import_roster(self, identity, file):
+        from services.registry.roster import read_roster
+        with self.acting(identity) as operator:
+            operator.require_role("province")
+            with upload.received(file) as path:
+                rows = read_roster(path, name=file["filename"])
+            return self.store.import_roster([row.to_dict() for row in rows])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def filing(self, identity, uscc):
+        self.acting.verify(identity)
+        return self.store.filing(uscc)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def institutions(self, identity, jurisdiction=None, cohort=None, in_scope=None):
+        self.acting.verify(identity)
+        return self.store.institutions(jurisdiction, cohort, in_scope)
+
+    @rpc
+    def health(self):
+        return {"service": self.name, "ok": True}

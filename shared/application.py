@@ -1,0 +1,107 @@
+"""The wiring of one service's eventsourcing application onto PostgreSQL (or memory in tests).
+
+Every service is a Follower in eventsourcing's sense: its recorder is a process recorder, so
+an upstream event it reacts to is tracked in the same transaction as the events it writes.
+"""
+import datetime
+import uuid
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Tracking, Transcoding
+
+from shared import db
+
+CASE_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-000000000223")
+
+
+def case_id(uscc):
+    """The one id of an institution's case in every service."""
+    return uuid.uuid5(CASE_NAMESPACE, uscc)
+
+
+class DateAsISO(Transcoding):
+    type = datetime.date
+    name = "date_iso"
+
+    def encode(self, obj):
+        return obj.isoformat()
+
+    def decode(self, data):
+        return datetime.date.fromisoformat(data)
+
+
+class ConcurrentUpdate(Exception):
+    """Retried writes kept meeting a concurrent writer of the same aggregate."""
+
+
+class ServiceApplication(Application):
+    """One service's event store. Subclasses set `name`, which is also its schema."""
+
+    is_snapshotting_enabled = False
+    MAX_ATTEMPTS = 10
+
+    def __init__(self, config=None, env=None):
+        if env is None:
+            db.ensure_database(config)
+            db.ensure_schema(config, self.schema)
+            env = config.pg_env(self.schema)
+        self.config = config
+        super().__init__(env)
+
+    @property
+    def schema(self):
+        return self.name.lower()
+
+    @property
+    def is_postgres(self):
+        return hasattr(self.recorder, "datastore")
+
+    def construct_recorder(self):
+        return self.factory.process_recorder()
+
+    def register_transcodings(self, transcoder):
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def run_command(self, command):
+        """Run `command()` (which loads, changes and saves aggregates) retrying on a conflict.
+
+        Optimistic concurrency: another instance or greenthread may have written the same
+        aggregate since we loaded it; reloading and trying again is always safe because
+        the command saves nothing when it raises.
+        """
+        for _ in range(self.MAX_ATTEMPTS):
+            try:
+                return command()
+            except IntegrityError:
+                continue
+        raise ConcurrentUpdate("gave up after repeated concurrent updates")
+
+    def process_upstream(self, source, position, handle):
+        """Apply an upstream event exactly once: `handle(processing_event)` collects the
+        new events, and they are recorded together with the upstream position.
+
+        Returns False when that position was already processed (a redelivery).
+        """
+        if self.recorder.has_tracking_id(source, position):
+            return False
+        for _ in range(self.MAX_ATTEMPTS):
+            processing_event = ProcessingEvent(Tracking(application_name=source,
+                                                        notification_id=position))
+            handle(processing_event)
+            try:
+                recordings = self._record(processing_event)
+            except IntegrityError:
+                if self.recorder.has_tracking_id(source, position):
+                    return False
+                continue
+            self._notify(recordings)
+            return True
+        raise ConcurrentUpdate(f"gave up on {source}#{position} after repeated conflicts")
+
+    def get_or_none(self, aggregate_id):
+        from eventsourcing.application import AggregateNotFound
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFound:
+            return None

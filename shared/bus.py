@@ -1,0 +1,69 @@
+"""The RabbitMQ topology: one durable topic exchange for integration events, a durable
+quorum inbox per consuming service, and a dead-letter queue per service."""
+from kombu import Exchange, Queue, binding
+
+DELIVERY_LIMIT = 5
+
+
+def events_exchange(config):
+    return Exchange(config.exchange, type="topic", durable=True)
+
+
+def dead_letter_exchange(config):
+    return Exchange(f"{config.exchange}.dead", type="direct", durable=True)
+
+
+def dead_letter_queue(config, service):
+    name = f"{service}.dead-letter"
+    return Queue(name, exchange=dead_letter_exchange(config), routing_key=name, durable=True)
+
+
+def inbox_queue(config, service, routing_keys):
+    """A quorum queue counts deliveries, so RabbitMQ itself dead-letters a message that
+    keeps failing after DELIVERY_LIMIT attempts, whichever instance handled it."""
+    exchange = events_exchange(config)
+    return Queue(
+        f"{service}.inbox",
+        bindings=[binding(exchange, routing_key=key) for key in routing_keys],
+        durable=True,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": dead_letter_exchange(config).name,
+            "x-dead-letter-routing-key": f"{service}.dead-letter",
+        },
+    )
+
+
+def declare_exchange(connection, config):
+    events_exchange(config)(connection.default_channel).declare()
+
+
+def declare_dead_letters(connection, config, service):
+    """Declare a consumer's dead-letter queue before its inbox, so nothing dead-lettered
+    is dropped for want of a queue."""
+    channel = connection.default_channel
+    dead_letter_exchange(config)(channel).declare()
+    dead_letter_queue(config, service)(channel).declare()
+
+
+# Integration events travel as `application/cloudevents+json`. The decoder never raises:
+# an undecodable body becomes a marker that the consumer dead-letters instead of crashing
+# the consumer loop.
+def _loads(data):
+    import json
+    try:
+        return json.loads(data)
+    except ValueError:
+        return {"__undecodable__": data if isinstance(data, str) else repr(data)}
+
+
+def _register_serializer():
+    import json
+    from kombu.serialization import register
+    register("cloudevents", json.dumps, _loads,
+             content_type="application/cloudevents+json", content_encoding="utf-8")
+
+
+_register_serializer()
+ACCEPT = ["json", "cloudevents"]

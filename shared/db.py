@@ -1,0 +1,37 @@
+"""PostgreSQL set-up the event stores need before eventsourcing creates its tables."""
+import psycopg2
+from psycopg2 import sql
+
+
+def ensure_database(config):
+    """Create the cluster's database if missing, so a fresh machine needs no manual step."""
+    conn = psycopg2.connect(config.dsn("postgres"))
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (config.pg_dbname,))
+            if cur.fetchone() is None:
+                try:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(
+                        sql.Identifier(config.pg_dbname)))
+                except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
+                    pass  # another service, starting at the same moment, created it
+    finally:
+        conn.close()
+
+
+def ensure_schema(config, schema):
+    conn = psycopg2.connect(config.dsn())
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            try:
+                cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            except psycopg2.errors.UniqueViolation:
+                pass  # concurrent CREATE SCHEMA IF NOT EXISTS races on the catalog
+    finally:
+        conn.close()
+
+
+def connect(config):
+    return psycopg2.connect(config.dsn())

@@ -1,0 +1,116 @@
+"""Integration events: a service's committed domain events as CloudEvents 1.0 JSON.
+
+The type of each event is versioned (`pinggu.<service>.<Aggregate>.<Event>.v<N>`) and its data
+is the event's own fields; docs/events.md documents each schema.
+"""
+import datetime
+import decimal
+import json
+import uuid
+
+SPECVERSION = "1.0"
+TYPE_PREFIX = "pinggu"
+EVENT_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-0000000000e7")
+ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp", "meta")
+
+
+class PoisonMessage(Exception):
+    """A message no retry can ever process: it goes to the dead-letter queue at once."""
+
+
+def event_id(service, originator_id, originator_version):
+    """Deterministic, so a re-published event carries the id it had the first time."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{service}/{originator_id}/{originator_version}"))
+
+
+def event_name(domain_event):
+    return type(domain_event).__qualname__  # e.g. "Institution.Filed"
+
+
+def routing_key(service, name):
+    return f"{service}.{name}"
+
+
+def _json_default(obj):
+    if isinstance(obj, (datetime.date, datetime.datetime)):
+        return obj.isoformat()
+    if isinstance(obj, decimal.Decimal):
+        return str(obj)
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps(obj):
+    return json.dumps(obj, default=_json_default, ensure_ascii=False, sort_keys=True)
+
+
+def to_cloudevent(service, position, domain_event):
+    meta = getattr(domain_event, "meta", {}) or {}
+    name = event_name(domain_event)
+    version = getattr(type(domain_event), "schema_version", 1)
+    data = {k: v for k, v in domain_event.__dict__.items() if k not in ENVELOPE_FIELDS}
+    envelope = {
+        "specversion": SPECVERSION,
+        "id": event_id(service, domain_event.originator_id, domain_event.originator_version),
+        "source": f"/pinggu/{service}",
+        "type": f"{TYPE_PREFIX}.{service}.{name}.v{version}",
+        "subject": str(domain_event.originator_id),
+        "time": domain_event.timestamp.isoformat(),
+        "datacontenttype": "application/json",
+        "dataschema": f"urn:pinggu:schema:{service}.{name}:{version}",
+        # Extensions (lower-case alphanumerics, per the spec).
+        "sequence": str(position),
+        "caseid": str(domain_event.originator_id),
+        "caseversion": domain_event.originator_version,
+        "actor": meta.get("actor"),
+        "actorrole": meta.get("role"),
+        "causationid": meta.get("causation_id"),
+        "campaign": meta.get("campaign"),
+        "businessdate": meta.get("business_date"),
+        "data": data,
+    }
+    return json.loads(dumps(envelope))
+
+
+def parse(body, *, accept_sources=None):
+    """Check an incoming message is a CloudEvent we can process; PoisonMessage if not."""
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError as exc:
+            raise PoisonMessage(f"not JSON: {exc}")
+    if not isinstance(body, dict):
+        raise PoisonMessage("not a JSON object")
+    for field in ("specversion", "id", "source", "type", "sequence", "data"):
+        if field not in body:
+            raise PoisonMessage(f"missing CloudEvents attribute {field!r}")
+    if body["specversion"] != SPECVERSION:
+        raise PoisonMessage(f"unsupported specversion {body['specversion']!r}")
+    try:
+        int(body["sequence"])
+    except (TypeError, ValueError):
+        raise PoisonMessage(f"sequence is not a position: {body['sequence']!r}")
+    if not isinstance(body["data"], dict):
+        raise PoisonMessage("data is not an object")
+    source = body["source"]
+    if accept_sources is not None and source not in accept_sources:
+        raise PoisonMessage(f"unexpected source {source!r}")
+    return body
+
+
+def source_name(envelope):
+    """The tracking name of the event's origin: its source URI."""
+    return envelope["source"]
+
+
+def position_of(envelope):
+    return int(envelope["sequence"])
+
+
+def short_type(envelope):
+    """'pinggu.registry.Institution.Filed.v1' -> 'registry.Institution.Filed'."""
+    parts = envelope["type"].split(".")
+    return ".".join(parts[1:-1])

@@ -1,0 +1,135 @@
+"""nameko glue: the event-store dependency (with its outbox and projections running beside
+the service) and the exactly-once inbox entrypoint. The domain knows nothing of this."""
+import eventlet
+from nameko.extensions import DependencyProvider
+from nameko.messaging import Consumer, QueueConsumer
+
+from shared import bus, config as config_module, integration, log
+
+IDLE_SLEEP = 0.1
+
+
+class EventStore(DependencyProvider):
+    """Builds the service's application once per process and keeps its followers running:
+    the outbox (publishes committed events) and the projections (fill the read tables)."""
+
+    def __init__(self, app_factory, projections=()):
+        self.app_factory = app_factory
+        self.projection_classes = projections
+
+    def setup(self):
+        self.config = config_module.load()
+        self.app = self.app_factory(self.config)
+        self.projections = [cls(self.app) for cls in self.projection_classes]
+        for projection in self.projections:
+            projection.create_tables()
+        self.app.projections = {p.name: p for p in self.projections}
+        from shared.outbox import Outbox
+        self.outbox = Outbox(self.app, self.config)
+        self.running = True
+        self.log = log.get("eventstore").bind(service=self.app.schema)
+
+    def start(self):
+        self.container.spawn_managed_thread(self._follow, identifier="eventstore.follow")
+
+    def stop(self):
+        self.running = False
+        self.outbox.close()
+        self.app.close()
+
+    def kill(self):
+        self.running = False
+
+    def _follow(self):
+        failures = 0
+        while self.running:
+            try:
+                busy = sum(p.catch_up() for p in self.projections)
+                busy += self.outbox.publish_pending()
+                failures = 0
+            except Exception:
+                failures += 1
+                self.log.exception("eventstore.follow_failed", failures=failures)
+                self.outbox.close()
+                eventlet.sleep(min(5.0, 0.2 * 2 ** failures))
+                continue
+            if not busy:
+                eventlet.sleep(IDLE_SLEEP)
+
+    def get_dependency(self, worker_ctx):
+        return self.app
+
+    def worker_setup(self, worker_ctx):
+        import structlog
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            service=self.container.service_name, call_id=worker_ctx.call_id)
+
+
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, but a message kombu cannot decode is dead-lettered
+    instead of raising inside the consumer loop."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for consumer in consumers:
+            consumer.on_decode_error = self._dead_letter_undecodable
+        return consumers
+
+    def _dead_letter_undecodable(self, message, exc):
+        log.get("inbox").error("inbox.undecodable", error=str(exc))
+        message.reject(requeue=False)
+
+
+class Inbox(Consumer):
+    """Consumes integration events from the service's quorum inbox.
+
+    Failures are requeued; RabbitMQ counts deliveries and dead-letters the message after
+    bus.DELIVERY_LIMIT attempts. A message that can never succeed (malformed) is
+    dead-lettered at once. The handler itself must be idempotent by upstream position
+    (ServiceApplication.process_upstream), since any message may be delivered again.
+    """
+
+    queue_consumer = DeadLetteringQueueConsumer()
+
+    def __init__(self, service, routing_keys, **kwargs):
+        self.service = service
+        self.routing_keys = routing_keys
+        super().__init__(queue=None, requeue_on_error=True, **kwargs)
+
+    def setup(self):
+        from kombu import Connection
+        config = config_module.load()
+        with Connection(config.amqp_uri) as connection:
+            bus.declare_exchange(connection, config)
+            bus.declare_dead_letters(connection, config, self.service)
+        self.queue = bus.inbox_queue(config, self.service, self.routing_keys)
+        super().setup()
+
+    def handle_message(self, body, message):
+        try:
+            if isinstance(body, dict) and "__undecodable__" in body:
+                raise integration.PoisonMessage("body is not JSON")
+            envelope = integration.parse(body)
+        except integration.PoisonMessage as exc:
+            log.get("inbox").error("inbox.poison_message", service=self.service,
+                                   reason=str(exc), message_id=message.properties.get("message_id"))
+            message.reject(requeue=False)
+            return
+        message.envelope = envelope
+        super().handle_message(envelope, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is not None:
+            deliveries = (message.headers or {}).get("x-delivery-count", 0)
+            log.get("inbox").error(
+                "inbox.handler_failed", service=self.service,
+                type=message.envelope.get("type"), id=message.envelope.get("id"),
+                deliveries=deliveries + 1, limit=bus.DELIVERY_LIMIT,
+                error=repr(exc_info[1]))
+            # Back off a little so a passing fault (database restart) can clear.
+            eventlet.sleep(min(2.0, 0.1 * 2 ** deliveries))
+        super().handle_message_processed(message, result, exc_info)
+
+
+inbox = Inbox.decorator

@@ -1,0 +1,53 @@
+"""Read tables, projected from a service's own notification log.
+
+A projection applies events in notification order and records how far it got in the same
+transaction as the rows it writes, so a crash never applies an event twice or skips one.
+Because the tables are a pure function of the log, they can be rebuilt at any time.
+"""
+
+
+class Projection:
+    """Subclasses set `name` and `tables` (DDL with `{t}` for the table prefix) and
+    implement `apply(cursor, event, position)`."""
+
+    name = None
+    tables = ()
+    BATCH = 500
+
+    def __init__(self, app, schema=None):
+        self.app = app
+        self.schema = schema or app.schema
+
+    def table(self, name):
+        return f"{self.schema}.{self.name}_{name}"
+
+    def create_tables(self):
+        with self.app.recorder.datastore.transaction(commit=True) as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.schema}.projection_position ("
+                        "name text PRIMARY KEY, position bigint NOT NULL)")
+            cur.execute(f"INSERT INTO {self.schema}.projection_position VALUES (%s, 0) "
+                        "ON CONFLICT DO NOTHING", (self.name,))
+            for ddl in self.tables:
+                cur.execute(ddl.format(t=f"{self.schema}.{self.name}_"))
+
+    def catch_up(self):
+        """Apply what is new; returns how many events were applied."""
+        applied = 0
+        while True:
+            with self.app.recorder.datastore.transaction(commit=True) as cur:
+                # The row lock serialises instances and greenthreads catching up together.
+                cur.execute(f"SELECT position FROM {self.schema}.projection_position "
+                            "WHERE name = %s FOR UPDATE", (self.name,))
+                position = cur.fetchone()["position"]
+                notifications = self.app.recorder.select_notifications(position + 1, self.BATCH)
+                if not notifications:
+                    return applied
+                for notification in notifications:
+                    event = self.app.mapper.to_domain_event(notification)
+                    self.apply(cur, event, notification.id)
+                cur.execute(f"UPDATE {self.schema}.projection_position SET position = %s "
+                            "WHERE name = %s", (notifications[-1].id, self.name))
+                applied += len(notifications)
+
+    def apply(self, cur, event, position):
+        raise NotImplementedError

@@ -1,0 +1,36 @@
+"""Files sent over RPC: the CLI sends an xlsx as base64 in one command, never row by row."""
+import base64
+import os
+import tempfile
+import contextlib
+
+from shared.errors import BadInput
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def encode(path):
+    size = os.path.getsize(path)
+    if size > MAX_UPLOAD_BYTES:
+        raise BadInput(f"file is {size} bytes; the limit is {MAX_UPLOAD_BYTES}",
+                       file=os.path.basename(path))
+    with open(path, "rb") as f:
+        return {"filename": os.path.basename(path), "content": base64.b64encode(f.read()).decode()}
+
+
+@contextlib.contextmanager
+def received(upload):
+    """The uploaded file on local disk, under its original name (errors name it)."""
+    try:
+        content = base64.b64decode(upload["content"], validate=True)
+        filename = os.path.basename(upload["filename"]) or "upload.xlsx"
+    except (KeyError, TypeError, ValueError):
+        raise BadInput("malformed upload")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise BadInput(f"file is {len(content)} bytes; the limit is {MAX_UPLOAD_BYTES}",
+                       file=filename)
+    with tempfile.TemporaryDirectory(prefix="pinggu-upload-") as tmp:
+        path = os.path.join(tmp, filename)
+        with open(path, "wb") as f:
+            f.write(content)
+        yield path

@@ -1,0 +1,24 @@
+import pytest
+
+from tests.support import Cluster
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """The four services, started once for the session's end-to-end tests."""
+    c = Cluster().create()
+    try:
+        c.start()
+        yield c
+    finally:
+        c.destroy()
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster of a test's own, for tests that kill and restart services."""
+    c = Cluster().create()
+    try:
+        yield c
+    finally:
+        c.destroy()

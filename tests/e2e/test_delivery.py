@@ -1,0 +1,130 @@
+"""Delivery guarantees between the services: at-least-once on the bus, exactly-once effect
+(issue 2): duplicates, a consumer killed mid-stream, poison messages."""
+import json
+
+import pytest
+from kombu import Connection, Exchange, Producer, Queue
+
+from shared import integration
+from tests import factories
+from tests.support import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def publish(cluster, routing_key, body, content_type="application/cloudevents+json"):
+    with Connection(cluster.env["PINGGU_AMQP_URI"],
+                    transport_options={"confirm_publish": True}) as conn:
+        exchange = Exchange("pinggu.events", type="topic", durable=True)
+        Producer(conn.channel(), exchange=exchange).publish(
+            body, routing_key=routing_key, content_type=content_type,
+            content_encoding="utf-8", delivery_mode=2, declare=[exchange])
+
+
+def queue_depth(cluster, name):
+    with Connection(cluster.env["PINGGU_AMQP_URI"]) as conn:
+        return Queue(name, channel=conn.channel(), durable=True).queue_declare(passive=True).message_count
+
+
+def decisions_events(cluster, uscc, kind):
+    from shared.application import case_id
+    return cluster.sql("SELECT originator_version FROM decisions.decisions_events "
+                       "WHERE originator_id = %s AND topic LIKE %s",
+                       (str(case_id(uscc)), f"%.{kind}"))
+
+
+def scored_event(cluster, uscc):
+    """The evaluation's Scored event for the case, as it went out on the bus."""
+    from shared.application import case_id
+    rows = cluster.sql("SELECT notification_id, originator_version FROM "
+                       "evaluation.evaluation_events WHERE originator_id = %s AND topic LIKE "
+                       "'%%.Scored'", (str(case_id(uscc)),))
+    assert len(rows) == 1
+    return rows[0]
+
+
+def file_and_score(cluster, tmp_path, rows, scores, operator):
+    cluster.cli("clock", "set", "2023-10-31", operator="province", check=True)
+    cluster.cli("roster", "import", factories.roster(tmp_path / "r.xlsx", rows),
+                operator="province", check=True)
+    sheet = factories.score_sheet(tmp_path / "s.xlsx", scores)
+    wait_for(lambda: cluster.cli("submit", "score-sheet", sheet, operator=operator)[0] == 0,
+             what="the score sheet to be accepted")
+
+
+def test_the_same_integration_event_published_twice_has_one_effect(own_cluster, tmp_path):
+    cluster = own_cluster.start()
+    row = factories.institution(11, cohort=2021, city="140500")
+    file_and_score(cluster, tmp_path, [row], {row.uscc: 72}, "city-140500")
+    wait_for(lambda: decisions_events(cluster, row.uscc, "Decided"), what="a verdict")
+
+    # Rebuild the exact message the outbox sent and send it twice more.
+    from services.evaluation.application import Evaluation
+    from shared import config as config_module
+    import os
+    os.environ.update({k: v for k, v in cluster.env.items() if k.startswith("PINGGU_")})
+    app = Evaluation(config_module.load())
+    try:
+        position, version = scored_event(cluster, row.uscc)
+        notification = app.recorder.select_notifications(position, 1)[0]
+        envelope = integration.to_cloudevent("evaluation", notification.id,
+                                             app.mapper.to_domain_event(notification))
+    finally:
+        app.close()
+    for _ in range(2):
+        publish(cluster, "evaluation.CaseFile.Scored", integration.dumps(envelope))
+    # Something after the duplicates, to know they have been consumed.
+    marker = factories.institution(12, cohort=2021, city="140500")
+    file_and_score(cluster, tmp_path, [row, marker], {marker.uscc: 90}, "city-140500")
+    wait_for(lambda: decisions_events(cluster, marker.uscc, "Decided"), what="the marker")
+    wait_for(lambda: queue_depth(cluster, "decisions.inbox") == 0, what="an empty inbox")
+
+    assert len(decisions_events(cluster, row.uscc, "ScoreNoted")) == 1
+    assert len(decisions_events(cluster, row.uscc, "Decided")) == 1
+
+
+def test_a_consumer_killed_while_handling_events_gives_exactly_one_verdict_each(own_cluster, tmp_path):
+    cluster = own_cluster.start()
+    rows = [factories.institution(100 + i, cohort=2020 + i % 2, city="140600") for i in range(60)]
+    scores = {r.uscc: 50 + (i * 7) % 50 for i, r in enumerate(rows)}
+    file_and_score(cluster, tmp_path, rows, scores, "city-140600")
+    # Kill decisions with SIGKILL as soon as it has decided some but not all.
+    counted = lambda: cluster.sql(  # noqa: E731
+        "SELECT count(*) FROM decisions.decisions_events WHERE topic LIKE '%.Decided'")[0][0]
+    wait_for(lambda: counted() > 0, timeout=60, interval=0.01, what="the first verdicts")
+    cluster.kill("decisions")
+    decided_at_kill = counted()
+    assert decided_at_kill < len(rows), "decisions finished before it could be killed"
+
+    cluster.start("decisions")
+    wait_for(lambda: counted() >= len(rows), timeout=60, what="every verdict")
+    wait_for(lambda: queue_depth(cluster, "decisions.inbox") == 0, what="an empty inbox")
+    per_case = cluster.sql(
+        "SELECT originator_id, count(*) FROM decisions.decisions_events "
+        "WHERE topic LIKE '%.Decided' GROUP BY originator_id")
+    assert len(per_case) == len(rows)
+    assert all(n == 1 for _, n in per_case)
+    for r in rows[:5]:
+        assert cluster.cli_json("case", "show", r.uscc)["outcome"]
+
+
+def test_poison_messages_are_dead_lettered_and_the_service_keeps_serving(own_cluster, tmp_path):
+    cluster = own_cluster.start()
+    # Malformed JSON: dead-lettered at once. A well-formed event the handler cannot process
+    # (no data it needs): retried up to the delivery limit, then dead-lettered.
+    publish(cluster, "evaluation.CaseFile.Scored", b"{not json")
+    unprocessable = {"specversion": "1.0", "id": "poison-1", "source": "/pinggu/evaluation",
+                     "type": "pinggu.evaluation.CaseFile.Scored.v1", "sequence": "999999",
+                     "data": {"nothing": "useful"}}
+    publish(cluster, "evaluation.CaseFile.Scored", json.dumps(unprocessable))
+    wait_for(lambda: queue_depth(cluster, "decisions.dead-letter") == 2, timeout=60,
+             what="both poison messages in the dead-letter queue")
+
+    # The service goes on: it answers and decides a real case.
+    row = factories.institution(21, cohort=2020, city="140700")
+    file_and_score(cluster, tmp_path, [row], {row.uscc: 85}, "city-140700")
+    case = wait_for(lambda: (c := cluster.cli_json("case", "show", row.uscc))["outcome"] and c,
+                    what="a verdict after the poison messages")
+    assert case["outcome"] == "同意延续备案"
+    log = open(f"{cluster.logdir}/decisions.log", encoding="utf-8").read()
+    assert "inbox.poison_message" in log and "inbox.handler_failed" in log

@@ -1,0 +1,61 @@
+"""Test data: institutions and filled-in forms, written as the operators would hand them in."""
+import datetime
+
+import openpyxl
+
+from services.evaluation.rubric import DEFAULT_RUBRIC
+from services.registry import uscc as uscc_module
+from services.registry.roster import RosterRow, write_roster
+
+ALPHABET_BODY = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+COHORT_DATES = {2019: datetime.date(2019, 11, 20), 2020: datetime.date(2020, 7, 1),
+                2021: datetime.date(2021, 6, 1), 2022: datetime.date(2022, 9, 15)}
+
+
+def make_uscc(n, division="140100", prefix="52"):
+    body = ""
+    for _ in range(6):
+        n, r = divmod(n, len(ALPHABET_BODY))
+        body = ALPHABET_BODY[r] + body
+    return uscc_module.make(prefix, division, "MJ0" + body)
+
+
+def institution(n, *, cohort=2021, city="140100", level="municipal", category="social",
+                name=None, valid_until=datetime.date(2026, 5, 31), legal_valid_until=None,
+                scope=(("6-18-02-04", (3, 4, 5)),)):
+    division = "140000" if level == "provincial" else city
+    return RosterRow(
+        uscc=make_uscc(n, division), name=name or f"测试职业技能培训学校{n:04d}",
+        category=category, level=level, city=None if level == "provincial" else city,
+        published_on=COHORT_DATES[cohort], valid_until=valid_until, scope=tuple(scope),
+        legal_valid_until=legal_valid_until)
+
+
+def roster(path, rows):
+    write_roster(rows, path)
+    return str(path)
+
+
+def split_total(total):
+    """Area scores that add up to `total` (each within its maximum)."""
+    remaining = float(total)
+    areas = {}
+    for area in DEFAULT_RUBRIC.areas:
+        give = min(float(area.points), remaining)
+        areas[area.short_name] = give
+        remaining -= give
+    assert remaining == 0, total
+    return areas
+
+
+def score_sheet(path, scores, evaluator="评估员甲", on=datetime.date(2023, 9, 15)):
+    """`scores`: {uscc: total or {area: score}}."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    names = [a.short_name for a in DEFAULT_RUBRIC.areas]
+    ws.append(["统一社会信用代码", *names, "评估人", "评估日期"])
+    for code, score in scores.items():
+        areas = score if isinstance(score, dict) else split_total(score)
+        ws.append([code, *[areas[n] for n in names], evaluator, on])
+    wb.save(path)
+    return str(path)
