@@ -90,14 +90,63 @@ def cmd_template(args, cluster):
                            f"of {r['jurisdiction']}"))
 
 
+SUBMIT = {"self-assessment": "submit_self_assessment", "score-sheet": "submit_score_sheet",
+          "findings": "submit_findings", "rectification": "submit_rectification"}
+
+
 def cmd_submit(args, cluster):
-    methods = {"score-sheet": ("evaluation", "submit_score_sheet")}
-    if args.kind not in methods:
-        raise BadInput(f"unknown form {args.kind!r}; one of {', '.join(methods)}")
-    service, method = methods[args.kind]
-    result = cluster.call(service, method, upload.encode(args.file))
-    _print(args, result, lambda r: print(f"{args.file}: " + ", ".join(
-        f"{v} {k}" for k, v in r.items())))
+    if args.kind not in SUBMIT:
+        raise BadInput(f"unknown form {args.kind!r}; one of {', '.join(SUBMIT)}")
+    result = cluster.call("evaluation", SUBMIT[args.kind], upload.encode(args.file))
+
+    def human(r):
+        print(f"{args.file}: " + ", ".join(f"{v} {k}" for k, v in r.items()
+                                           if not isinstance(v, list)))
+        for flag in r.get("flagged", []):
+            print(f"  flagged {flag['uscc']}: activity outside the filing scope: " + "; ".join(
+                f"{a['year']} {a['occupation']} level {a['level']}" for a in flag["out_of_scope"]))
+    _print(args, result, human)
+
+
+def cmd_campaign_open(args, cluster):
+    from services.evaluation import campaign
+    spec = campaign.load(args.file) if args.file else None
+    result = cluster.call("evaluation", "open_campaign", spec)
+    _print(args, result, lambda r: print(
+        f"{'opened' if r['opened'] else 'already open'}: {r['notice']} {r['title']}; "
+        f"cohorts {r['cohorts']}; rubric {r['rubric_version']}; milestones " + ", ".join(
+            f"{k} {v}" for k, v in r["milestones"].items())))
+
+
+def cmd_campaign_status(args, cluster):
+    def human(r):
+        c = r["campaign"]
+        nxt = r["next_milestone"]
+        print(f"{c['notice']} as of {r['today']}: next milestone "
+              f"{nxt['name'] + ' ' + nxt['due'] if nxt else 'none (all passed)'}")
+        print(f"{'jurisdiction':<13}{'in scope':>9}{'self-assessed':>14}{'scored':>8}"
+              f"{'missing SA':>11}{'missing score':>14}{'flagged':>8}")
+        for j in r["jurisdictions"]:
+            print(f"{j['jurisdiction']:<13}{j['in_scope']:>9}{j['self_assessed']:>14}"
+                  f"{j['scored']:>8}{j['missing_self_assessment']:>11}"
+                  f"{j['missing_score']:>14}{j['flagged']:>8}")
+    _print(args, cluster.call("evaluation", "campaign_status"), human)
+
+
+def cmd_excuse(args, cluster):
+    _print(args, cluster.call("evaluation", "accept_excuse", args.uscc, args.reason), _kv)
+
+
+def cmd_finding_withdraw(args, cluster):
+    _print(args, cluster.call("evaluation", "withdraw_finding", args.uscc, args.clause,
+                              args.reason), _kv)
+
+
+def cmd_report(args, cluster):
+    method = {"legal-status": "report_legal_status", "activity": "report_activity"}[args.kind]
+    result = cluster.call("registry", method, upload.encode(args.file))
+    _print(args, result, lambda r: print(f"{args.file}: {r['facts']} facts, "
+                                         f"{r['recorded']} institutions changed"))
 
 
 def cmd_clock_set(args, cluster):
@@ -120,6 +169,8 @@ def case_view(cluster, uscc):
     if decision.get("outcome"):
         status = {"terminate": "terminated", "rectify": "rectifying",
                   "pass": "passed"}[decision["class"]]
+        if decision["phase"] == "closed" and decision["class"] == "pass":
+            status = "rectified"
     elif scores:
         status = "scored"
     else:
@@ -132,6 +183,9 @@ def case_view(cluster, uscc):
         "decided_on": decision.get("decided_on"),
         "rulebook_version": decision.get("rulebook_version"),
         "score": scores[-1] if scores else None, "filing": filing,
+        "extension": decision.get("extension"),
+        "self_assessed": bool(evaluation.get("self_assessment")),
+        "findings": evaluation.get("findings", []),
     }
 
 
@@ -190,6 +244,27 @@ def build_parser():
     roster = sub.add_parser("roster", help="the province's roster of filings").add_subparsers(
         dest="sub", required=True)
     add(roster, "import", cmd_roster_import, "import a roster xlsx").add_argument("file")
+
+    campaign = sub.add_parser("campaign", help="the evaluation campaign").add_subparsers(
+        dest="sub", required=True)
+    add(campaign, "open", cmd_campaign_open, "open a campaign (default: the 2023 notice)"
+        ).add_argument("file", nargs="?")
+    add(campaign, "status", cmd_campaign_status, "progress per jurisdiction")
+
+    p = add(sub, "excuse", cmd_excuse, "accept an institution's excuse for not self-assessing")
+    p.add_argument("uscc")
+    p.add_argument("--reason", required=True)
+
+    finding = sub.add_parser("finding", help="findings").add_subparsers(dest="sub",
+                                                                         required=True)
+    p = add(finding, "withdraw", cmd_finding_withdraw, "withdraw a recorded finding")
+    p.add_argument("uscc")
+    p.add_argument("clause")
+    p.add_argument("--reason", required=True)
+
+    p = add(sub, "report", cmd_report, "import facts from other HR systems (xlsx)")
+    p.add_argument("kind", choices=("legal-status", "activity"))
+    p.add_argument("file")
 
     p = add(sub, "sample-province", cmd_sample_province,
             "write the sample province's roster (862 institutions)", needs_operator=False)

@@ -14,9 +14,17 @@ from shared import db
 CASE_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-000000000223")
 
 
+CAMPAIGN_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-00000000ca11")
+
+
 def case_id(uscc):
     """The one id of an institution's case in every service."""
     return uuid.uuid5(CASE_NAMESPACE, uscc)
+
+
+def campaign_id(notice):
+    """The one id of a campaign in every service."""
+    return uuid.uuid5(CAMPAIGN_NAMESPACE, notice)
 
 
 class DateAsISO(Transcoding):

@@ -1,5 +1,7 @@
 """nameko glue: the event-store dependency (with its outbox and projections running beside
 the service) and the exactly-once inbox entrypoint. The domain knows nothing of this."""
+import time
+
 import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer, QueueConsumer
@@ -7,15 +9,19 @@ from nameko.messaging import Consumer, QueueConsumer
 from shared import bus, config as config_module, integration, log
 
 IDLE_SLEEP = 0.1
+TICK_INTERVAL = 1.0
 
 
 class EventStore(DependencyProvider):
     """Builds the service's application once per process and keeps its followers running:
     the outbox (publishes committed events) and the projections (fill the read tables)."""
 
-    def __init__(self, app_factory, projections=()):
+    def __init__(self, app_factory, projections=(), tick=None):
         self.app_factory = app_factory
         self.projection_classes = projections
+        # Periodic work of the service itself (decisions' deadline sweep), given the
+        # application and the business date.
+        self.tick = tick
 
     def setup(self):
         self.config = config_module.load()
@@ -26,6 +32,8 @@ class EventStore(DependencyProvider):
         self.app.projections = {p.name: p for p in self.projections}
         from shared.outbox import Outbox
         self.outbox = Outbox(self.app, self.config)
+        from shared.clock import Clock
+        self.clock = Clock(self.config)
         self.running = True
         self.log = log.get("eventstore").bind(service=self.app.schema)
 
@@ -42,9 +50,13 @@ class EventStore(DependencyProvider):
 
     def _follow(self):
         failures = 0
+        last_tick = 0.0
         while self.running:
             try:
                 busy = sum(p.catch_up() for p in self.projections)
+                if self.tick is not None and time.monotonic() - last_tick >= TICK_INTERVAL:
+                    last_tick = time.monotonic()
+                    busy += self.tick(self.app, self.clock.today())
                 busy += self.outbox.publish_pending()
                 failures = 0
             except Exception:

@@ -8,7 +8,7 @@ def cluster():
     """The four services, started once for the session's end-to-end tests."""
     c = Cluster().create()
     try:
-        c.start()
+        c.start().open_campaign()
         yield c
     finally:
         c.destroy()

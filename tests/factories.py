@@ -59,3 +59,46 @@ def score_sheet(path, scores, evaluator="评估员甲", on=datetime.date(2023, 9
         ws.append([code, *[areas[n] for n in names], evaluator, on])
     wb.save(path)
     return str(path)
+
+
+def self_assessment(path, institutions, years=(2021, 2022), occupation="6-18-02-04", level=4,
+                    extra_activity=()):
+    """附件1 for `institutions` (RosterRows or USCCs): each active in `years` in its scope;
+    `extra_activity` adds (uscc, year, occupation, level, certified) rows."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "机构情况"
+    ws.append(["统一社会信用代码", "考评人员数", "内部质量督导人员数", "专家数", "自评得分"])
+    activity = wb.create_sheet("认定开展情况")
+    activity.append(["统一社会信用代码", "年度", "职业编码", "等级", "参评人数", "合格人数", "发证数"])
+    for inst in institutions:
+        code = getattr(inst, "uscc", inst)
+        ws.append([code, 12, 3, 5, 85])
+        for year in years:
+            activity.append([code, year, occupation, level, 40, 36, 36])
+    for code, year, occ, lvl, certified in extra_activity:
+        activity.append([code, year, occ, lvl, certified, certified, certified])
+    wb.save(path)
+    return str(path)
+
+
+def findings(path, rows):
+    """`rows`: (uscc, clause, evidence)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["统一社会信用代码", "条款", "事实与证据"])
+    for row in rows:
+        ws.append(list(row))
+    wb.save(path)
+    return str(path)
+
+
+def rectification(path, rows):
+    """`rows`: (uscc, report, submitted_on)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["统一社会信用代码", "整改情况", "提交日期"])
+    for row in rows:
+        ws.append(list(row))
+    wb.save(path)
+    return str(path)

@@ -74,6 +74,12 @@ class Cluster:
         # event published from now on is missed by a consumer that is still starting.
         time.sleep(0.5)
 
+    def open_campaign(self, on="2023-08-28"):
+        """The 2023 campaign, opened on the notice's date."""
+        self.cli("clock", "set", on, operator="province", check=True)
+        self.cli("campaign", "open", operator="province", check=True)
+        return self
+
     def kill(self, key, sig=signal.SIGKILL):
         process = self.processes.pop(key)
         process.send_signal(sig)

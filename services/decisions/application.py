@@ -1,68 +1,186 @@
-"""The decisions' application: facts in from upstream, verdicts out."""
-from shared.application import ServiceApplication, case_id
+"""The decisions' application: facts in from upstream, verdicts out, deadlines swept."""
+from shared import metadata
+from shared.application import ServiceApplication, campaign_id, case_id
 from shared.integration import position_of, short_type
 from shared.projection import Projection
-from services.decisions.domain import Case
-
-FILING_EVENTS = ("registry.Institution.Filed", "registry.Institution.FilingChanged")
-SCORE_EVENTS = ("evaluation.CaseFile.Scored",)
+from services.decisions.domain import CLOSED, RECTIFYING, Campaign, Case
 
 
-class Deadlines(Projection):
-    """Deadlines as data: the sweep that fires them reads this table."""
+class Cases(Projection):
+    """Where each case stands, and what is due: the sweep's index of deadlines."""
 
-    name = "deadlines"
+    name = "cases"
     tables = (
-        "CREATE TABLE IF NOT EXISTS {t}due ("
-        " case_id uuid NOT NULL, kind text NOT NULL, due date NOT NULL,"
-        " set_by_version int NOT NULL, PRIMARY KEY (case_id, kind))",
+        "CREATE TABLE IF NOT EXISTS {t}current ("
+        " case_id uuid PRIMARY KEY, uscc text NOT NULL, jurisdiction text, cohort int,"
+        " phase text NOT NULL, class text, outcome text, deadline date,"
+        " self_assessed boolean NOT NULL DEFAULT false,"
+        " self_assessment_missed boolean NOT NULL DEFAULT false,"
+        " excused boolean NOT NULL DEFAULT false, valid_until date,"
+        " extension_until date, extension_ended text)",
+        "CREATE TABLE IF NOT EXISTS {t}campaigns ("
+        " campaign_id uuid PRIMARY KEY, position bigint NOT NULL)",
     )
 
     def apply(self, cur, event, position):
-        if type(event).__name__ != "Decided":
-            return
-        if event.deadline:
-            cur.execute(f"INSERT INTO {self.table('due')} VALUES (%s, 'rectification', %s, %s) "
-                        "ON CONFLICT (case_id, kind) DO UPDATE SET due = EXCLUDED.due, "
-                        "set_by_version = EXCLUDED.set_by_version",
-                        (str(event.originator_id), event.deadline, event.originator_version))
-        else:
-            cur.execute(f"DELETE FROM {self.table('due')} WHERE case_id = %s "
-                        "AND kind = 'rectification'", (str(event.originator_id),))
+        name = type(event).__qualname__
+        table = self.table("current")
+        case = str(event.originator_id)
+        if name == "Campaign.Noted":
+            cur.execute(f"INSERT INTO {self.table('campaigns')} VALUES (%s, %s) "
+                        "ON CONFLICT DO NOTHING", (case, position))
+        elif name == "Case.Opened":
+            cur.execute(f"INSERT INTO {table} (case_id, uscc, phase) VALUES (%s, %s, "
+                        "'undecided') ON CONFLICT DO NOTHING", (case, event.uscc))
+        elif name == "Case.FilingNoted":
+            cur.execute(f"UPDATE {table} SET jurisdiction = %s, cohort = %s, valid_until = %s "
+                        "WHERE case_id = %s", (event.filing["jurisdiction"],
+                                               event.filing["cohort"],
+                                               event.filing["valid_until"], case))
+        elif name == "Case.SelfAssessmentNoted":
+            cur.execute(f"UPDATE {table} SET self_assessed = %s WHERE case_id = %s",
+                        (event.on_time, case))
+        elif name == "Case.ExcuseNoted":
+            cur.execute(f"UPDATE {table} SET excused = true WHERE case_id = %s", (case,))
+        elif name == "Case.DeadlinePassed" and event.kind == "self-assessment":
+            cur.execute(f"UPDATE {table} SET self_assessment_missed = true WHERE case_id = %s",
+                        (case,))
+        elif name == "Case.Decided":
+            cur.execute(f"UPDATE {table} SET phase = %s, class = %s, outcome = %s, "
+                        "deadline = %s WHERE case_id = %s",
+                        (event.phase, event.verdict["klass"], event.verdict["outcome"],
+                         event.deadline, case))
+        elif name == "Case.FilingExtended":
+            cur.execute(f"UPDATE {table} SET extension_until = %s WHERE case_id = %s",
+                        (event.until, case))
+        elif name == "Case.ExtensionEnded":
+            cur.execute(f"UPDATE {table} SET extension_ended = %s WHERE case_id = %s",
+                        ("renewed" if event.renewed else "ended", case))
 
 
 class Decisions(ServiceApplication):
     name = "decisions"
 
+    # -- upstream facts ---------------------------------------------------------------
     def on_upstream(self, envelope, today):
         kind = short_type(envelope)
         data = envelope["data"]
-        if kind in FILING_EVENTS:
-            uscc = data["filing"]["uscc"]
-        elif kind in SCORE_EVENTS:
-            uscc = data["uscc"]
-        else:
+        source_event = envelope["id"]
+        if kind in ("evaluation.Campaign.Opened",):
+            return self.process_upstream(envelope["source"], position_of(envelope),
+                                         lambda pe: self._note_campaign(pe, envelope, data))
+        note = self._notes(kind, data, source_event)
+        if note is None:
             return False
+        uscc = data["filing"]["uscc"] if "filing" in data else data["uscc"]
 
         def handle(processing_event):
             case = self.get_or_none(case_id(uscc)) or Case(uscc)
-            if kind in FILING_EVENTS:
-                case.note_filing(filing=data["filing"], source_event=envelope["id"])
-            else:
-                case.note_score(score={k: data[k] for k in ("kind", "total", "grade",
-                                                             "rubric_version", "evaluated_on")},
-                                source_event=envelope["id"])
-            case.decide(today)
+            note(case)
+            case.reconsider(today, self.campaign())
             processing_event.collect_events(case)
         return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
+    def _notes(self, kind, data, source_event):
+        """How each upstream event type changes the case's facts."""
+        return {
+            "registry.Institution.Filed": lambda c: c.note_filing(data["filing"], source_event),
+            "registry.Institution.FilingChanged":
+                lambda c: c.note_filing(data["filing"], source_event),
+            "registry.Institution.LegalStatusReported":
+                lambda c: c.note_legal_status(data["status"], data["legal_valid_until"],
+                                              source_event),
+            "registry.Institution.ActivityReported":
+                lambda c: c.note_activity(data["year"],
+                                          sum(r["certified"] for r in data["rows"]),
+                                          source_event),
+            "evaluation.CaseFile.SelfAssessed":
+                lambda c: c.note_self_assessment(data["on_time"], data["derived"],
+                                                 source_event),
+            "evaluation.CaseFile.Scored":
+                lambda c: c.note_score({k: data[k] for k in (
+                    "kind", "total", "grade", "rubric_version", "evaluated_on")}, source_event),
+            "evaluation.CaseFile.FindingRecorded":
+                lambda c: c.note_finding(data["finding_id"], data["clause"], True, source_event),
+            "evaluation.CaseFile.FindingWithdrawn":
+                lambda c: c.note_finding(data["finding_id"], data["clause"], False,
+                                         source_event),
+            "evaluation.CaseFile.ExcuseAccepted":
+                lambda c: c.note_excuse(data["reason"], source_event),
+            "evaluation.CaseFile.RectificationSubmitted":
+                lambda c: c.note_rectification(data["submitted_on"], source_event),
+        }.get(kind)
+
+    def _note_campaign(self, processing_event, envelope, data):
+        if self.get_or_none(campaign_id(data["notice"])) is not None:
+            return
+        processing_event.collect_events(Campaign(
+            notice=data["notice"], cohorts=data["cohorts"], milestones=data["milestones"],
+            evaluated_through_year=data["evaluated_through_year"],
+            # The business date the campaign was opened on starts the period in which an
+            # expiring filing is extended (六(四)).
+            opened_on=envelope.get("businessdate") or data["milestones"]["self_assessment_due"]))
+
+    def campaign(self):
+        if "cases" in getattr(self, "projections", {}):
+            self.projections["cases"].catch_up()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SELECT campaign_id FROM decisions.cases_campaigns "
+                        "ORDER BY position DESC LIMIT 1")
+            row = cur.fetchone()
+        return self.repository.get(row["campaign_id"]) if row else None
+
+    # -- deadlines --------------------------------------------------------------------
+    def sweep(self, today):
+        """Fire what is due by `today`. Safe to run anywhere, any number of times: each
+        command is a no-op once its deadline has been dealt with, and two instances
+        racing on one case meet optimistic concurrency, retry and find it done."""
+        campaign = self.campaign()
+        if campaign is None:
+            return 0
+        self.projections["cases"].catch_up()
+        due = {
+            "rectification": ("phase = %s AND deadline < %s", (RECTIFYING, today)),
+            "self-assessment": ("cohort = ANY(%s) AND NOT self_assessed AND NOT excused "
+                                "AND NOT self_assessment_missed AND phase <> %s AND %s > %s",
+                                (campaign.cohorts, CLOSED, today,
+                                 campaign.milestone("self_assessment_due"))),
+            "extension": ("cohort = ANY(%s) AND extension_until IS NULL AND valid_until < %s "
+                          "AND valid_until >= %s AND (class IS NULL OR class <> 'terminate')",
+                          (campaign.cohorts, today, campaign.opened_on)),
+            "extension-end": ("extension_until < %s AND extension_ended IS NULL", (today,)),
+        }
+        commands = {
+            "rectification": lambda case: case.rectification_deadline_passed(today, campaign),
+            "self-assessment": lambda case: case.self_assessment_due_passed(today, campaign),
+            "extension": lambda case: case.extend_expired_filing(today, campaign),
+            "extension-end": lambda case: case.end_extension(today),
+        }
+        fired = 0
+        for kind, (where, params) in due.items():
+            with self.recorder.datastore.transaction(commit=False) as cur:
+                cur.execute(f"SELECT case_id FROM decisions.cases_current WHERE {where} "
+                            "ORDER BY case_id LIMIT 500", params)
+                ids = [row["case_id"] for row in cur.fetchall()]
+            for aggregate_id in ids:
+                with metadata.caused_by("system", "system", causation_id=f"deadline:{kind}",
+                                        campaign=campaign.notice, business_date=today):
+                    fired += self.run_command(lambda: self._fire(aggregate_id, commands[kind]))
+        return fired
+
+    def _fire(self, aggregate_id, command):
+        case = self.repository.get(aggregate_id)
+        command(case)
+        pending = case.collect_events()
+        if not pending:
+            return 0
+        self.save(*pending)
+        return 1
+
+    # -- queries ----------------------------------------------------------------------
     def case(self, uscc):
         case = self.get_or_none(case_id(uscc))
-        if case is None:
-            return None
-        verdict = case.verdict or {}
-        return {"uscc": uscc, "in_scope": case.in_scope, "cohort": case.cohort,
-                "class": verdict.get("klass"), "outcome": verdict.get("outcome"),
-                "clauses": verdict.get("clauses", []), "deadline": case.deadline,
-                "decided_on": case.decided_on,
-                "rulebook_version": verdict.get("rulebook_version")}
+        return None if case is None else case.to_dict()
+
+    def case_aggregate(self, uscc):
+        return self.get_or_none(case_id(uscc))

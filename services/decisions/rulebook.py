@@ -121,10 +121,10 @@ CLAUSES: dict[str, Clause] = {c.code: c for c in (
 
 def parse_clause(text: str) -> str:
     """A clause code as typed in a form: Chinese input methods give full-width
-    parentheses (四(一)5) and cells pick up blanks, so both are normalised."""
+    parentheses (四\uff08一\uff095) and cells pick up blanks, so both are normalised."""
     if not isinstance(text, str):
         raise ValueError(f"expected a clause code such as 四(一)5, got {text!r}")
-    code = "".join(text.split()).replace("(", "(").replace(")", ")")
+    code = "".join(text.split()).replace("\uff08", "(").replace("\uff09", ")")
     if code not in CLAUSES:
         raise ValueError(f"unknown clause {text!r} (known: {', '.join(CLAUSES)})")
     return code

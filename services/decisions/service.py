@@ -6,16 +6,18 @@ from nameko.rpc import rpc
 from shared.errors import BadInput
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting
-from services.decisions.application import Deadlines, Decisions
+from services.decisions.application import Cases, Decisions
 
 
 class DecisionsService:
     name = "decisions"
 
-    store = EventStore(Decisions, projections=[Deadlines])
+    store = EventStore(Decisions, projections=[Cases],
+                       tick=lambda app, today: app.sweep(today))
     acting = Acting()
 
-    @inbox("decisions", ["registry.Institution.#", "evaluation.CaseFile.#"])
+    @inbox("decisions", ["registry.Institution.#", "evaluation.CaseFile.#",
+                         "evaluation.Campaign.#"])
     def on_upstream_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"]):
             self.store.on_upstream(envelope, self.acting.clock.today())

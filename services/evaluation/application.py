@@ -1,21 +1,103 @@
-"""The evaluation's application: case files opened from filings, score sheets recorded."""
+"""The evaluation's application: the campaign, case files opened from filings, and the
+forms handed in, each recorded as a whole or not at all."""
+import collections
+
 from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
+from shared.integration import position_of, short_type
+from shared.projection import Projection
+from services.evaluation import campaign as campaign_module
+from services.evaluation.campaign import Campaign
 from services.evaluation.domain import CaseFile
-from services.evaluation.rubric import DEFAULT_RUBRIC
+from services.evaluation.rubric import Rubric
 
-REGISTRY = "/pinggu/registry"
+_Target = collections.namedtuple("_Target", "row_number uscc")
+FILING_EVENTS = ("registry.Institution.Filed", "registry.Institution.FilingChanged")
+
+
+class CaseFiles(Projection):
+    """Per case, what has been handed in: for campaign status and the forms' templates."""
+
+    name = "casefiles"
+    tables = (
+        "CREATE TABLE IF NOT EXISTS {t}status ("
+        " case_id uuid PRIMARY KEY, uscc text NOT NULL, jurisdiction text NOT NULL,"
+        " cohort int NOT NULL, self_assessed boolean NOT NULL DEFAULT false,"
+        " scored boolean NOT NULL DEFAULT false, flagged boolean NOT NULL DEFAULT false,"
+        " findings int NOT NULL DEFAULT 0, excused boolean NOT NULL DEFAULT false)",
+        "CREATE TABLE IF NOT EXISTS {t}campaigns ("
+        " campaign_id uuid PRIMARY KEY, notice text NOT NULL, position bigint NOT NULL)",
+    )
+
+    def apply(self, cur, event, position):
+        name = type(event).__qualname__
+        case = str(event.originator_id)
+        status = self.table("status")
+        if name == "Campaign.Opened":
+            cur.execute(f"INSERT INTO {self.table('campaigns')} VALUES (%s, %s, %s) "
+                        "ON CONFLICT DO NOTHING", (case, event.notice, position))
+        elif name in ("CaseFile.Opened", "CaseFile.FilingUpdated"):
+            cur.execute(f"INSERT INTO {status} (case_id, uscc, jurisdiction, cohort) "
+                        "VALUES (%s, %s, %s, %s) ON CONFLICT (case_id) DO UPDATE SET "
+                        "jurisdiction = EXCLUDED.jurisdiction, cohort = EXCLUDED.cohort",
+                        (case, event.filing["uscc"], event.filing["jurisdiction"],
+                         event.filing["cohort"]))
+        elif name == "CaseFile.SelfAssessed":
+            cur.execute(f"UPDATE {status} SET self_assessed = true, flagged = %s "
+                        "WHERE case_id = %s", (bool(event.derived["out_of_scope"]), case))
+        elif name == "CaseFile.Scored":
+            cur.execute(f"UPDATE {status} SET scored = true WHERE case_id = %s", (case,))
+        elif name == "CaseFile.FindingRecorded":
+            cur.execute(f"UPDATE {status} SET findings = findings + 1 WHERE case_id = %s",
+                        (case,))
+        elif name == "CaseFile.FindingWithdrawn":
+            cur.execute(f"UPDATE {status} SET findings = findings - 1 WHERE case_id = %s",
+                        (case,))
+        elif name == "CaseFile.ExcuseAccepted":
+            cur.execute(f"UPDATE {status} SET excused = true WHERE case_id = %s", (case,))
 
 
 class Evaluation(ServiceApplication):
     name = "evaluation"
-    rubric = DEFAULT_RUBRIC
 
+    # -- the campaign -----------------------------------------------------------------
+    def open_campaign(self, spec):
+        """Open a campaign; opening the same one again changes nothing, and a new rubric
+        for it becomes a new version (recorded scores keep theirs)."""
+        def command():
+            existing = self.get_or_none(campaign_module.campaign_id(spec["notice"]))
+            if existing is None:
+                campaign = Campaign(**spec)
+                self.save(campaign)
+                return {"opened": True, **campaign.to_dict()}
+            if existing.rubric != spec["rubric"]:
+                if existing.rubric["version"] == spec["rubric"]["version"]:
+                    raise BadInput(f"rubric {spec['rubric']['version']} already exists with "
+                                   "other points or thresholds: give the new one a new version",
+                                   column="rubric.version")
+                existing.change_rubric(spec["rubric"])
+                self.save(existing)
+            return {"opened": False, **existing.to_dict()}
+        return self.run_command(command)
+
+    def current_campaign(self):
+        self.projections["casefiles"].catch_up()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SELECT campaign_id FROM evaluation.casefiles_campaigns "
+                        "ORDER BY position DESC LIMIT 1")
+            row = cur.fetchone()
+        return self.repository.get(row["campaign_id"]) if row else None
+
+    def require_campaign(self):
+        campaign = self.current_campaign()
+        if campaign is None:
+            raise BadInput("no campaign is open: run `pinggu campaign open` first")
+        return campaign
+
+    # -- upstream ---------------------------------------------------------------------
     def on_upstream(self, envelope):
-        """React to the registry's filings: open or update the case file."""
-        from shared.integration import position_of, short_type
-        kind = short_type(envelope)
-        if kind not in ("registry.Institution.Filed", "registry.Institution.FilingChanged"):
+        """The registry's filings open and update the case files."""
+        if short_type(envelope) not in FILING_EVENTS:
             return False
         filing = envelope["data"]["filing"]
 
@@ -28,35 +110,107 @@ class Evaluation(ServiceApplication):
             processing_event.collect_events(case)
         return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
-    def submit_scores(self, operator, filename, rows):
-        """Record a score sheet as a whole: every row is checked before anything is saved.
+    # -- forms ------------------------------------------------------------------------
+    def _submit(self, operator, filename, rows, apply):
+        """Apply `apply(case, row, campaign)` to each row's case and save them together;
+        any refusal (unknown, out of scope, another jurisdiction) records nothing."""
+        campaign = self.require_campaign()
 
-        `rows` are (row_number, uscc, area_scores, evaluator, evaluated_on).
-        """
         def command():
-            cases = []
-            for row_number, uscc, areas, evaluator, evaluated_on in rows:
-                case = self.get_or_none(case_id(uscc))
-                if case is None:
-                    raise BadInput(f"institution {uscc} is not filed", file=filename,
-                                   row=row_number, column="统一社会信用代码")
-                if not case.in_scope:
-                    raise BadInput(f"institution {uscc} (cohort {case.filing['cohort']}) is not "
-                                   "in scope of the campaign", file=filename, row=row_number,
-                                   column="统一社会信用代码")
-                operator.require_jurisdiction(case.jurisdiction, f"(institution {uscc}, "
-                                              f"{filename} row {row_number})")
-                score = self.rubric.score(areas).to_dict()
-                case.score(score, evaluator=evaluator, evaluated_on=evaluated_on,
-                           rubric=self.rubric.to_dict())
-                cases.append(case)
-            self.save(*cases)
-            return {"scored": len(cases)}
+            cases = {}
+            for row in rows:
+                case = cases.get(row.uscc) or self._case_for(operator, filename, row, campaign)
+                apply(case, row, campaign)
+                cases[row.uscc] = case
+            self.save(*cases.values())
+            return len(rows)
         return self.run_command(command)
 
+    def _case_for(self, operator, filename, row, campaign):
+        where = {"file": filename, "row": row.row_number, "column": "统一社会信用代码"}
+        case = self.get_or_none(case_id(row.uscc))
+        if case is None:
+            raise BadInput(f"institution {row.uscc} is not filed", **where)
+        if not case.in_scope(campaign.cohorts):
+            raise BadInput(f"institution {row.uscc} (cohort {case.filing['cohort']}) is not in "
+                           f"scope of the campaign {campaign.notice}", **where)
+        operator.require_jurisdiction(case.jurisdiction, f"(institution {row.uscc}, "
+                                      f"{filename} row {row.row_number})")
+        return case
+
+    def submit_self_assessments(self, operator, filename, rows, today):
+        flagged = []
+
+        def apply(case, row, campaign):
+            on_time = today <= campaign.milestone("self_assessment_due")
+            derived = case.self_assess(row.to_dict(), submitted_on=today.isoformat(),
+                                       on_time=on_time,
+                                       evaluated_through_year=campaign.evaluated_through_year)
+            if derived["out_of_scope"]:
+                flagged.append({"uscc": row.uscc, "out_of_scope": derived["out_of_scope"]})
+        count = self._submit(operator, filename, rows, apply)
+        return {"self_assessed": count, "flagged": flagged}
+
+    def submit_scores(self, operator, filename, rows):
+        def apply(case, row, campaign):
+            case.score(Rubric.from_dict(campaign.rubric).score(row.areas).to_dict(),
+                       evaluator=row.evaluator, evaluated_on=row.evaluated_on,
+                       rubric=campaign.rubric)
+        return {"scored": self._submit(operator, filename, rows, apply)}
+
+    def submit_findings(self, operator, filename, rows, today):
+        def apply(case, row, campaign):
+            case.record_finding(row.clause, row.evidence, recorded_on=today.isoformat())
+        return {"findings": self._submit(operator, filename, rows, apply)}
+
+    def submit_rectifications(self, operator, filename, rows):
+        def apply(case, row, campaign):
+            case.submit_rectification(row.report, row.submitted_on)
+        return {"rectifications": self._submit(operator, filename, rows, apply)}
+
+    def _one(self, operator, uscc, change):
+        """A command on one case, checked like a form's row."""
+        return self._submit(operator, "command", [_Target(None, uscc)],
+                            lambda case, row, campaign: change(case))
+
+    def accept_excuse(self, operator, uscc, reason):
+        self._one(operator, uscc, lambda case: case.accept_excuse(uscc=uscc, reason=reason))
+        return {"excused": uscc}
+
+    def withdraw_finding(self, operator, uscc, clause, reason):
+        withdrawn = []
+        self._one(operator, uscc, lambda case: withdrawn.append(
+            case.withdraw_finding(clause, reason)))
+        return {"withdrawn": withdrawn[0]}
+
+    # -- queries ----------------------------------------------------------------------
     def case(self, uscc):
         case = self.get_or_none(case_id(uscc))
-        if case is None:
-            return None
-        return {"uscc": uscc, "jurisdiction": case.jurisdiction, "in_scope": case.in_scope,
-                "scores": case.scores}
+        return None if case is None else case.to_dict()
+
+    def institutions_in_scope(self, jurisdiction):
+        campaign = self.require_campaign()
+        self.projections["casefiles"].catch_up()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SELECT uscc FROM evaluation.casefiles_status WHERE jurisdiction = %s "
+                        "AND cohort = ANY(%s) ORDER BY uscc", (jurisdiction, campaign.cohorts))
+            return [row["uscc"] for row in cur.fetchall()]
+
+    def status(self, today):
+        campaign = self.require_campaign()
+        self.projections["casefiles"].catch_up()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute(
+                "SELECT jurisdiction, count(*) AS in_scope,"
+                " count(*) FILTER (WHERE self_assessed) AS self_assessed,"
+                " count(*) FILTER (WHERE scored) AS scored,"
+                " count(*) FILTER (WHERE NOT self_assessed AND NOT excused)"
+                "   AS missing_self_assessment,"
+                " count(*) FILTER (WHERE NOT scored) AS missing_score,"
+                " count(*) FILTER (WHERE flagged) AS flagged,"
+                " count(*) FILTER (WHERE excused) AS excused"
+                " FROM evaluation.casefiles_status WHERE cohort = ANY(%s)"
+                " GROUP BY jurisdiction ORDER BY jurisdiction", (campaign.cohorts,))
+            rows = [dict(r) for r in cur.fetchall()]
+        return {"campaign": campaign.to_dict(), "today": today.isoformat(),
+                "next_milestone": campaign.next_milestone(today), "jurisdictions": rows}

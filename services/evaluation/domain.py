@@ -1,18 +1,38 @@
-"""The evaluation's aggregate: one institution's case file in the campaign."""
+"""The evaluation's aggregate: one institution's case file in the campaign.
+
+Opened from the registry's filing; then what the institution and its jurisdiction hand in:
+the self-assessment (附件1), scores (附件2), findings, an accepted excuse, a rectification.
+Events carry the facts derived from them that the rules need, so that decisions never
+has to re-read a form.
+"""
 from eventsourcing.domain import event
 
 from shared.aggregate import CaseAggregate
 from shared.application import case_id
 
-IN_SCOPE_2023 = (2020, 2021)
+
+def derive_activity(filing, activity, evaluated_through_year):
+    """What the rules need from the reported activity: the years with activity, and the
+    activity outside the filing scope (an occupation or level not filed).
+
+    "Seriously beyond the scope" (四(一)3) is taken to be certificates issued outside the
+    scope; assessment without certificates outside it is flagged but does not terminate.
+    """
+    filed = {item["occupation"]: set(item["levels"]) for item in filing["scope"]}
+    years = sorted({row["year"] for row in activity if row["assessed"] > 0})
+    outside = [row for row in activity
+               if row["occupation"] not in filed or row["level"] not in filed[row["occupation"]]]
+    return {
+        "activity_years": years,
+        "filed_year": int(filing["published_on"][:4]),
+        "evaluated_through_year": evaluated_through_year,
+        "out_of_scope": [{k: row[k] for k in ("year", "occupation", "level", "assessed",
+                                              "certified")} for row in outside],
+        "seriously_out_of_scope": any(row["certified"] > 0 for row in outside),
+    }
 
 
 class CaseFile(CaseAggregate):
-    """What the evaluators know and have recorded of one institution.
-
-    Opened from the registry's filing; scored by its jurisdiction with a rubric version.
-    """
-
     @staticmethod
     def create_id(uscc, **_):
         return case_id(uscc)
@@ -21,7 +41,11 @@ class CaseFile(CaseAggregate):
     def __init__(self, uscc: str, filing: dict):
         self.uscc = uscc
         self.filing = filing
+        self.self_assessment = None
         self.scores = []
+        self.findings = {}
+        self.excuse = None
+        self.rectifications = []
 
     @event("FilingUpdated")
     def update_filing(self, filing: dict):
@@ -31,13 +55,35 @@ class CaseFile(CaseAggregate):
     def jurisdiction(self):
         return self.filing["jurisdiction"]
 
-    @property
-    def in_scope(self):
-        return self.filing["cohort"] in IN_SCOPE_2023
+    def in_scope(self, cohorts):
+        return self.filing["cohort"] in cohorts
 
+    # -- 附件1 ------------------------------------------------------------------------
+    def self_assess(self, row, submitted_on, on_time, evaluated_through_year):
+        derived = derive_activity(self.filing, row["activity"], evaluated_through_year)
+        self._self_assessed(uscc=self.uscc, staff={k: row[k] for k in (
+                                "assessors", "supervisors", "experts")},
+                            self_score=row["self_score"], activity=row["activity"],
+                            submitted_on=submitted_on, on_time=on_time, derived=derived)
+        return derived
+
+    @event("SelfAssessed")
+    def _self_assessed(self, uscc: str, staff: dict, self_score, activity: list,
+                       submitted_on: str, on_time: bool, derived: dict):
+        self.self_assessment = {"staff": staff, "self_score": self_score,
+                                "activity": activity, "submitted_on": submitted_on,
+                                "on_time": on_time, "derived": derived}
+
+    # -- 附件2 ------------------------------------------------------------------------
     def score(self, score, evaluator, evaluated_on, rubric):
-        """Record a score sheet row. A later score (after rectification) is a re-score."""
-        kind = "rescore" if self.scores else "initial"
+        """Record a score sheet row: a re-score after a rectification, a revision if the
+        case was scored before without one, else the initial score."""
+        if not self.scores:
+            kind = "initial"
+        elif self.rectifications and self.rectifications[-1]["after_score"] == len(self.scores):
+            kind = "rescore"
+        else:
+            kind = "revised"
         self._scored(uscc=self.uscc, kind=kind, areas=score["areas"], total=score["total"],
                      grade=score["grade"], rubric_version=score["rubric_version"],
                      rubric=rubric, evaluator=evaluator, evaluated_on=evaluated_on)
@@ -48,3 +94,55 @@ class CaseFile(CaseAggregate):
         self.scores.append({"kind": kind, "total": total, "grade": grade,
                             "rubric_version": rubric_version, "evaluator": evaluator,
                             "evaluated_on": evaluated_on, "areas": areas})
+
+    # -- findings, excuses, rectification ----------------------------------------------
+    def record_finding(self, clause, evidence, recorded_on):
+        if any(f["clause"] == clause and f["evidence"] == evidence and f["active"]
+               for f in self.findings.values()):
+            return False  # the same finding handed in again
+        finding_id = f"{clause}#{len(self.findings) + 1}"
+        self._finding_recorded(uscc=self.uscc, finding_id=finding_id, clause=clause,
+                               evidence=evidence, recorded_on=recorded_on)
+        return True
+
+    @event("FindingRecorded")
+    def _finding_recorded(self, uscc: str, finding_id: str, clause: str, evidence: str,
+                          recorded_on: str):
+        self.findings[finding_id] = {"clause": clause, "evidence": evidence,
+                                     "recorded_on": recorded_on, "active": True}
+
+    def withdraw_finding(self, clause, reason):
+        active = [fid for fid, f in self.findings.items() if f["clause"] == clause and f["active"]]
+        for finding_id in active:
+            self._finding_withdrawn(uscc=self.uscc, finding_id=finding_id, clause=clause,
+                                    reason=reason)
+        return len(active)
+
+    @event("FindingWithdrawn")
+    def _finding_withdrawn(self, uscc: str, finding_id: str, clause: str, reason: str):
+        self.findings[finding_id]["active"] = False
+
+    @property
+    def active_clauses(self):
+        return sorted({f["clause"] for f in self.findings.values() if f["active"]})
+
+    @event("ExcuseAccepted")
+    def accept_excuse(self, uscc: str, reason: str):
+        self.excuse = reason
+
+    def submit_rectification(self, report, submitted_on):
+        self._rectification_submitted(uscc=self.uscc, report=report,
+                                      submitted_on=submitted_on,
+                                      after_score=len(self.scores))
+
+    @event("RectificationSubmitted")
+    def _rectification_submitted(self, uscc: str, report: str, submitted_on: str,
+                                 after_score: int):
+        self.rectifications.append({"report": report, "submitted_on": submitted_on,
+                                    "after_score": after_score})
+
+    def to_dict(self):
+        return {"uscc": self.uscc, "jurisdiction": self.jurisdiction,
+                "self_assessment": self.self_assessment, "scores": self.scores,
+                "findings": list(self.findings.values()), "excuse": self.excuse,
+                "rectifications": self.rectifications}

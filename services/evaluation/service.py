@@ -1,16 +1,18 @@
-"""The evaluation service: case files, self-assessments and scores, by jurisdiction."""
+"""The evaluation service: the campaign, and the forms handed in by jurisdiction."""
 from nameko.rpc import rpc
 
 from shared import upload
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting
-from services.evaluation.application import Evaluation
+from services.evaluation import campaign as campaign_module, forms
+from services.evaluation.application import CaseFiles, Evaluation
+from services.evaluation.rubric import Rubric
 
 
 class EvaluationService:
     name = "evaluation"
 
-    store = EventStore(Evaluation)
+    store = EventStore(Evaluation, projections=[CaseFiles])
     acting = Acting()
 
     @inbox("evaluation", ["registry.Institution.#"])
@@ -19,14 +21,58 @@ class EvaluationService:
             self.store.on_upstream(envelope)
 
     @rpc(expected_exceptions=EXPECTED)
-    def submit_score_sheet(self, identity, file):
-        from services.evaluation.forms import read_score_sheet
+    def open_campaign(self, identity, spec=None):
+        with self.acting(identity) as operator:
+            operator.require_role("province")
+            spec = campaign_module.validate(spec or campaign_module.DEFAULT_2023)
+            return self.store.open_campaign(spec)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def campaign_status(self, identity):
+        self.acting.verify(identity)
+        return self.store.status(self.acting.clock.today())
+
+    def _submit(self, identity, file, read, record):
         with self.acting(identity) as operator:
             operator.require_writer()
             with upload.received(file) as path:
-                rows = read_score_sheet(path, self.store.rubric, name=file["filename"])
-            return self.store.submit_scores(operator, file["filename"], [
-                (r.row_number, r.uscc, r.areas, r.evaluator, r.evaluated_on) for r in rows])
+                rows = read(path, file["filename"])
+            return record(operator, file["filename"], rows)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def submit_self_assessment(self, identity, file):
+        today = self.acting.clock.today()
+        return self._submit(identity, file, lambda p, n: forms.read_self_assessment(p, name=n),
+                            lambda op, n, rows: self.store.submit_self_assessments(
+                                op, n, rows, today))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def submit_score_sheet(self, identity, file):
+        def read(path, name):
+            rubric = Rubric.from_dict(self.store.require_campaign().rubric)
+            return forms.read_score_sheet(path, rubric, name=name)
+        return self._submit(identity, file, read, self.store.submit_scores)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def submit_findings(self, identity, file):
+        today = self.acting.clock.today()
+        return self._submit(identity, file, lambda p, n: forms.read_findings(p, name=n),
+                            lambda op, n, rows: self.store.submit_findings(op, n, rows, today))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def submit_rectification(self, identity, file):
+        return self._submit(identity, file, lambda p, n: forms.read_rectification(p, name=n),
+                            self.store.submit_rectifications)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def accept_excuse(self, identity, uscc, reason):
+        with self.acting(identity) as operator:
+            return self.store.accept_excuse(operator, uscc, reason)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def withdraw_finding(self, identity, uscc, clause, reason):
+        with self.acting(identity) as operator:
+            return self.store.withdraw_finding(operator, uscc, clause, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def case(self, identity, uscc):

@@ -1,5 +1,6 @@
 """The registry's application: filings recorded from the roster, read back for queries."""
 from shared.application import ServiceApplication, case_id
+from shared.errors import BadInput
 from shared.projection import Projection
 from services.registry.domain import Institution
 
@@ -20,6 +21,8 @@ class Filings(Projection):
 
     def apply(self, cur, event, position):
         from shared.integration import dumps
+        if not hasattr(event, "filing"):
+            return  # facts reported by other systems do not change the filing
         filing = event.filing
         cur.execute(
             f"INSERT INTO {self.table('current')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
@@ -55,12 +58,65 @@ class Registry(ServiceApplication):
             return counts
         return self.run_command(command)
 
+    def _report(self, facts, change, source, filename=None):
+        """Record facts about filed institutions in one transaction; a fact about an
+        institution that is not filed refuses the whole file."""
+        def command():
+            changed = {}
+            for index, fact in enumerate(facts):
+                institution = changed.get(fact.uscc) or self.get_or_none(case_id(fact.uscc))
+                if institution is None:
+                    raise BadInput(f"institution {fact.uscc} is not filed", file=filename,
+                                   column="统一社会信用代码")
+                if change(institution, fact):
+                    changed[fact.uscc] = institution
+            if changed:
+                self.save(*changed.values())
+            return {"facts": len(facts), "recorded": len(changed)}
+        return self.run_command(command)
+
+    def report_legal_status(self, statuses, source, filename=None):
+        return self._report(statuses, lambda inst, s: inst.report_legal_status(
+            s.status, s.legal_valid_until, s.reported_on, source), source, filename)
+
+    def report_activity(self, activities, source, filename=None):
+        return self._report(activities, lambda inst, a: inst.report_activity(
+            a.year, list(a.rows), source), source, filename)
+
+    def on_upstream(self, envelope):
+        """Facts published on the bus by other provincial HR systems."""
+        from services.registry import facts
+        from shared.integration import PoisonMessage, position_of
+        kind = envelope["type"]
+        try:
+            if kind == "pinggu.external.LegalRegistration.v1":
+                fact, change = facts.legal_status_from_event(envelope["data"]), \
+                    lambda inst, s: inst.report_legal_status(
+                        s.status, s.legal_valid_until, s.reported_on, envelope["source"])
+            elif kind == "pinggu.external.CertificationActivity.v1":
+                fact, change = facts.activity_from_event(envelope["data"]), \
+                    lambda inst, a: inst.report_activity(a.year, list(a.rows),
+                                                         envelope["source"])
+            else:
+                return False
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PoisonMessage(f"{kind}: {exc}")
+
+        def handle(processing_event):
+            institution = self.get_or_none(case_id(fact.uscc))
+            if institution is None:
+                raise PoisonMessage(f"{kind}: institution {fact.uscc} is not filed")
+            if change(institution, fact):
+                processing_event.collect_events(institution)
+        return self.process_upstream(envelope["source"], position_of(envelope), handle)
+
     def filing(self, uscc):
         institution = self.get_or_none(case_id(uscc))
-        return None if institution is None else dict(institution.filing,
-                                                     in_scope=institution.filing["cohort"] in IN_SCOPE_2023,
-                                                     case_id=str(institution.id),
-                                                     version=institution.version)
+        if institution is None:
+            return None
+        return dict(institution.filing, in_scope=institution.filing["cohort"] in IN_SCOPE_2023,
+                    case_id=str(institution.id), version=institution.version,
+                    legal_status=institution.legal_status, activity=institution.activity)
 
     def institutions(self, jurisdiction=None, cohort=None, in_scope=None):
         clauses, params = [], []

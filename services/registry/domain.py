@@ -15,6 +15,8 @@ class Institution(CaseAggregate):
     @event("Filed")
     def __init__(self, filing: dict):
         self.filing = filing
+        self.legal_status = None
+        self.activity = {}
 
     def update_filing(self, filing):
         """Record what changed in the filing; nothing when the row is the same."""
@@ -31,3 +33,30 @@ class Institution(CaseAggregate):
     @property
     def uscc(self):
         return self.filing["uscc"]
+
+    # -- facts from other provincial HR systems ----------------------------------------
+    def report_legal_status(self, status, legal_valid_until, reported_on, source):
+        current = self.legal_status
+        new = {"status": status, "legal_valid_until": legal_valid_until}
+        if current and {k: current[k] for k in new} == new:
+            return False
+        self._legal_status_reported(uscc=self.uscc, status=status,
+                                    legal_valid_until=legal_valid_until,
+                                    reported_on=reported_on, source=source)
+        return True
+
+    @event("LegalStatusReported")
+    def _legal_status_reported(self, uscc: str, status: str, legal_valid_until,
+                               reported_on: str, source: str):
+        self.legal_status = {"status": status, "legal_valid_until": legal_valid_until,
+                             "reported_on": reported_on, "source": source}
+
+    def report_activity(self, year, rows, source):
+        if self.activity.get(str(year)) == rows:
+            return False
+        self._activity_reported(uscc=self.uscc, year=year, rows=rows, source=source)
+        return True
+
+    @event("ActivityReported")
+    def _activity_reported(self, uscc: str, year: int, rows: list, source: str):
+        self.activity[str(year)] = rows

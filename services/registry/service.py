@@ -2,8 +2,9 @@
 from nameko.rpc import rpc
 
 from shared import upload
-from shared.nameko_ext import EventStore
+from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting
+from services.registry import facts
 from services.registry.application import Filings, Registry
 
 
@@ -21,6 +22,27 @@ class RegistryService:
             with upload.received(file) as path:
                 rows = read_roster(path, name=file["filename"])
             return self.store.import_roster([row.to_dict() for row in rows])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def report_legal_status(self, identity, file):
+        return self._report(identity, file, facts.read_legal_status,
+                            self.store.report_legal_status)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def report_activity(self, identity, file):
+        return self._report(identity, file, facts.read_activity, self.store.report_activity)
+
+    def _report(self, identity, file, read, record):
+        with self.acting(identity) as operator:
+            operator.require_role("province")
+            with upload.received(file) as path:
+                rows = read(path, name=file["filename"])
+            return record(rows, source=f"xlsx:{operator.id}", filename=file["filename"])
+
+    @inbox("registry", ["external.#"])
+    def on_external_event(self, envelope):
+        with self.acting.system(causation_id=envelope["id"]):
+            self.store.on_upstream(envelope)
 
     @rpc(expected_exceptions=EXPECTED)
     def filing(self, identity, uscc):

@@ -7,6 +7,7 @@ from kombu import Connection, Exchange, Producer, Queue
 
 from shared import integration
 from tests import factories
+from tests.e2e import flow
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -44,16 +45,15 @@ def scored_event(cluster, uscc):
 
 
 def file_and_score(cluster, tmp_path, rows, scores, operator):
-    cluster.cli("clock", "set", "2023-10-31", operator="province", check=True)
-    cluster.cli("roster", "import", factories.roster(tmp_path / "r.xlsx", rows),
-                operator="province", check=True)
-    sheet = factories.score_sheet(tmp_path / "s.xlsx", scores)
-    wait_for(lambda: cluster.cli("submit", "score-sheet", sheet, operator=operator)[0] == 0,
-             what="the score sheet to be accepted")
+    flow.clock(cluster, "2023-08-28")
+    flow.file(cluster, tmp_path, rows)
+    flow.self_assess(cluster, tmp_path, rows, operator)
+    flow.clock(cluster, "2023-10-31")
+    flow.score(cluster, tmp_path, scores, operator)
 
 
 def test_the_same_integration_event_published_twice_has_one_effect(own_cluster, tmp_path):
-    cluster = own_cluster.start()
+    cluster = own_cluster.start().open_campaign()
     row = factories.institution(11, cohort=2021, city="140500")
     file_and_score(cluster, tmp_path, [row], {row.uscc: 72}, "city-140500")
     wait_for(lambda: decisions_events(cluster, row.uscc, "Decided"), what="a verdict")
@@ -75,7 +75,7 @@ def test_the_same_integration_event_published_twice_has_one_effect(own_cluster, 
         publish(cluster, "evaluation.CaseFile.Scored", integration.dumps(envelope))
     # Something after the duplicates, to know they have been consumed.
     marker = factories.institution(12, cohort=2021, city="140500")
-    file_and_score(cluster, tmp_path, [row, marker], {marker.uscc: 90}, "city-140500")
+    file_and_score(cluster, tmp_path, [marker], {marker.uscc: 90}, "city-140500")
     wait_for(lambda: decisions_events(cluster, marker.uscc, "Decided"), what="the marker")
     wait_for(lambda: queue_depth(cluster, "decisions.inbox") == 0, what="an empty inbox")
 
@@ -84,7 +84,7 @@ def test_the_same_integration_event_published_twice_has_one_effect(own_cluster, 
 
 
 def test_a_consumer_killed_while_handling_events_gives_exactly_one_verdict_each(own_cluster, tmp_path):
-    cluster = own_cluster.start()
+    cluster = own_cluster.start().open_campaign()
     rows = [factories.institution(100 + i, cohort=2020 + i % 2, city="140600") for i in range(60)]
     scores = {r.uscc: 50 + (i * 7) % 50 for i, r in enumerate(rows)}
     file_and_score(cluster, tmp_path, rows, scores, "city-140600")
@@ -109,7 +109,7 @@ def test_a_consumer_killed_while_handling_events_gives_exactly_one_verdict_each(
 
 
 def test_poison_messages_are_dead_lettered_and_the_service_keeps_serving(own_cluster, tmp_path):
-    cluster = own_cluster.start()
+    cluster = own_cluster.start().open_campaign()
     # Malformed JSON: dead-lettered at once. A well-formed event the handler cannot process
     # (no data it needs): retried up to the delivery limit, then dead-lettered.
     publish(cluster, "evaluation.CaseFile.Scored", b"{not json")

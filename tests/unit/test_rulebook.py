@@ -310,3 +310,9 @@ def test_extension_end():
     assert in_extension(date(2023, 9, 30), date(2023, 10, 1))
     assert in_extension(date(2023, 9, 30), date(2023, 11, 30))
     assert not in_extension(date(2023, 9, 30), date(2023, 12, 1))
+
+
+def test_parse_clause_accepts_full_width_parentheses_and_blanks():
+    from services.decisions.rulebook import parse_clause
+    assert parse_clause("四\uff08一\uff095") == "四(一)5"
+    assert parse_clause(" 四(二) 1 ") == "四(二)1"

@@ -1,0 +1,121 @@
+"""Facts about institutions that other provincial HR systems hold, as xlsx or as events:
+the legal-person registration status (民政/市场监管) and the yearly certification activity.
+
+Both forms are documented in docs/forms.md and the events in docs/events.md; either way
+they become the same registry events (LegalStatusReported, ActivityReported).
+"""
+import datetime
+from dataclasses import asdict, dataclass
+
+from shared import xlsx
+from shared.errors import BadInput
+from services.registry import uscc
+
+COL_USCC = "统一社会信用代码"
+COL_STATUS = "登记状态"
+COL_LEGAL_VALID_UNTIL = "法人登记有效期至"
+COL_REPORTED_ON = "报告日期"
+COL_YEAR = "年度"
+COL_OCCUPATION = "职业编码"
+COL_LEVEL = "等级"
+COL_CERTIFIED = "发证数"
+
+# The status as the registering authorities word it, and as other systems send it.
+STATUSES = {"有效": "valid", "已过期": "expired", "年报异常": "annual-report-problem",
+            "valid": "valid", "expired": "expired",
+            "annual-report-problem": "annual-report-problem"}
+
+
+@dataclass(frozen=True)
+class LegalStatus:
+    uscc: str
+    status: str  # valid / expired / annual-report-problem
+    legal_valid_until: str | None
+    reported_on: str
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Activity:
+    uscc: str
+    year: int
+    rows: tuple  # ({"occupation", "level", "certified"}, ...)
+
+    def to_dict(self):
+        return {"uscc": self.uscc, "year": self.year, "rows": list(self.rows)}
+
+
+def _uscc(row):
+    code = uscc.normalise(row.text(COL_USCC))
+    reason = uscc.problem(code)
+    if reason:
+        raise row.error(COL_USCC, f"invalid USCC {code}: {reason}")
+    return code
+
+
+def read_legal_status(path, *, name=None):
+    rows = xlsx.read_sheet(path, required=[COL_USCC, COL_STATUS, COL_REPORTED_ON],
+                           optional=[COL_LEGAL_VALID_UNTIL], name=name)
+    out, seen = [], {}
+    for row in rows:
+        code = _uscc(row)
+        if code in seen:
+            raise row.error(COL_USCC, f"duplicate USCC {code}: rows {seen[code]} and "
+                                      f"{row.row_number}")
+        seen[code] = row.row_number
+        status = STATUSES.get(row.text(COL_STATUS))
+        if status is None:
+            raise row.error(COL_STATUS, "status must be one of 有效, 已过期, 年报异常")
+        until = row.date(COL_LEGAL_VALID_UNTIL, required=False)
+        out.append(LegalStatus(code, status, until and until.isoformat(),
+                               row.date(COL_REPORTED_ON).isoformat()))
+    _not_empty(out, path, name)
+    return out
+
+
+def read_activity(path, *, name=None):
+    from services.registry.filing import OCCUPATION_CODE
+    rows = xlsx.read_sheet(path, required=[COL_USCC, COL_YEAR, COL_OCCUPATION, COL_LEVEL,
+                                           COL_CERTIFIED], name=name)
+    by_key = {}
+    for row in rows:
+        code = _uscc(row)
+        year = row.int(COL_YEAR, minimum=2015, maximum=2100)
+        occupation = row.text(COL_OCCUPATION)
+        if not OCCUPATION_CODE.fullmatch(occupation):
+            raise row.error(COL_OCCUPATION, f"not an occupation code like 6-18-02-04: "
+                                            f"{occupation}")
+        by_key.setdefault((code, year), []).append({
+            "occupation": occupation, "level": row.int(COL_LEVEL, minimum=1, maximum=5),
+            "certified": row.int(COL_CERTIFIED, minimum=0)})
+    out = [Activity(code, year, tuple(items)) for (code, year), items in by_key.items()]
+    _not_empty(out, path, name)
+    return out
+
+
+def _not_empty(out, path, name):
+    if not out:
+        import os
+        raise BadInput("the file has no rows", file=name or os.path.basename(str(path)))
+
+
+def legal_status_from_event(data):
+    """The external event's data, checked like a row (PoisonMessage-worthy if wrong)."""
+    code = uscc.normalise(str(data["uscc"]))
+    if uscc.problem(code) or data["status"] not in STATUSES:
+        raise ValueError(f"invalid legal status event: {data!r}")
+    until = data.get("legal_valid_until")
+    if until:
+        datetime.date.fromisoformat(until)
+    return LegalStatus(code, STATUSES[data["status"]], until, data["reported_on"])
+
+
+def activity_from_event(data):
+    code = uscc.normalise(str(data["uscc"]))
+    if uscc.problem(code):
+        raise ValueError(f"invalid USCC in activity event: {data!r}")
+    rows = tuple({"occupation": r["occupation"], "level": int(r["level"]),
+                  "certified": int(r["certified"])} for r in data["rows"])
+    return Activity(code, int(data["year"]), rows)
