@@ -23,13 +23,19 @@ up: venv
 	@$(PINGGU) health --wait 60
 
 down:
-	@if [ -S var/supervisor.sock ]; then $(SUPERVISORCTL) shutdown; else echo "not running"; fi
+	@if [ -S var/supervisor.sock ] && $(SUPERVISORCTL) status >/dev/null 2>&1; then \
+		$(SUPERVISORCTL) shutdown; \
+		while [ -e var/supervisord.pid ]; do sleep 0.2; done; \
+	else echo "not running"; fi
 
 status:
 	@$(SUPERVISORCTL) status
 
-# The main job: the demo campaign through to the published notice.
-demo: up
+# The main job: the demo campaign through to the published notice, on a fresh cluster.
+demo: venv
+	@$(MAKE) --no-print-directory down >/dev/null
+	$(PY) -m services.reset --yes
+	@$(MAKE) --no-print-directory up
 	$(PY) -m services.demo
 
 test: venv

@@ -65,9 +65,16 @@ def cmd_roster_import(args, cluster):
         f"{args.file}: {r['filed']} filed, {r['changed']} changed, {r['unchanged']} unchanged"))
 
 
+def _parent_of(path):
+    """Create the directory an output file goes in, as an operator would expect."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return path
+
+
 def cmd_sample_province(args, cluster):
     from services.registry.sample import sample_province, write_roster
     rows = sample_province(args.seed)
+    _parent_of(args.out)
     write_roster(rows, args.out)
     in_scope = sum(1 for r in rows if r.cohort in (2020, 2021))
     _print(args, {"out": args.out, "institutions": len(rows), "in_scope": in_scope,
@@ -83,7 +90,7 @@ def cmd_template(args, cluster):
     institutions = cluster.call("registry", "institutions", args.jurisdiction, None, True)
     if not institutions:
         raise BadInput(f"no institution in scope in jurisdiction {args.jurisdiction}")
-    forms.write_template(args.kind, args.out, institutions)
+    forms.write_template(args.kind, _parent_of(args.out), institutions)
     _print(args, {"out": args.out, "kind": args.kind, "jurisdiction": args.jurisdiction,
                   "institutions": len(institutions)},
            lambda r: print(f"{r['out']}: {r['kind']} for {r['institutions']} institutions "
@@ -140,6 +147,51 @@ def cmd_excuse(args, cluster):
 def cmd_finding_withdraw(args, cluster):
     _print(args, cluster.call("evaluation", "withdraw_finding", args.uscc, args.clause,
                               args.reason), _kv)
+
+
+def _write(directory, relative, content):
+    """Write one file of a publication, atomically: a reader never sees half a file."""
+    import base64
+    import tempfile
+    path = os.path.join(directory, relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(base64.b64decode(content) if isinstance(content, str) else content)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
+
+
+def cmd_publish(args, cluster):
+    if args.what == "opinions":
+        opinions = cluster.call("notices", "publish_opinions", args.jurisdiction)
+        written = {}
+        for jurisdiction, opinion in opinions.items():
+            written[jurisdiction] = {
+                "html": _write(args.out, f"opinion-{jurisdiction}.html",
+                               opinion["html"].encode()),
+                "xlsx": _write(args.out, f"summary-{jurisdiction}.xlsx", opinion["xlsx"]),
+                "lists": opinion["lists"]}
+        _print(args, written, lambda w: [print(
+            f"{j}: {v['html']}, {v['xlsx']}  " + "; ".join(
+                f"{cohort}: " + ", ".join(f"{label} {n}" for label, n in lists.items())
+                for cohort, lists in v["lists"].items())) for j, v in w.items()])
+        return
+    result = None
+    if not args.portal_only:
+        result = cluster.call("notices", "publish_notice", args.title)
+    files = cluster.call("notices", "portal_files")
+    paths = [_write(args.out, path, content) for path, content in sorted(files.items())]
+    report = {"notice": result, "files": paths}
+
+    def human(r):
+        if r["notice"]:
+            n = r["notice"]
+            print(f"published {n['number']} ({n['entries']} institutions)"
+                  + (f", correcting {n['corrects']['number']}" if n["corrects"] else ""))
+        print(f"{args.out}: {len(r['files'])} portal files")
+    _print(args, report, human)
 
 
 def cmd_report(args, cluster):
@@ -261,6 +313,14 @@ def build_parser():
     p.add_argument("uscc")
     p.add_argument("clause")
     p.add_argument("--reason", required=True)
+
+    p = add(sub, "publish", cmd_publish, "publish the opinions or the province's notice")
+    p.add_argument("what", choices=("opinions", "notice"))
+    p.add_argument("--out", required=True, help="directory to write to")
+    p.add_argument("--jurisdiction", help="opinions: only this jurisdiction")
+    p.add_argument("--title", help="notice: its title (default: the 2023 notice's)")
+    p.add_argument("--portal-only", action="store_true",
+                   help="notice: publish nothing new, write the portal's files")
 
     p = add(sub, "report", cmd_report, "import facts from other HR systems (xlsx)")
     p.add_argument("kind", choices=("legal-status", "activity"))

@@ -3,6 +3,7 @@
 Every service is a Follower in eventsourcing's sense: its recorder is a process recorder, so
 an upstream event it reacts to is tracked in the same transaction as the events it writes.
 """
+import base64
 import datetime
 import uuid
 
@@ -38,6 +39,17 @@ class DateAsISO(Transcoding):
         return datetime.date.fromisoformat(data)
 
 
+class BytesAsBase64(Transcoding):
+    type = bytes
+    name = "bytes_b64"
+
+    def encode(self, obj):
+        return base64.b64encode(obj).decode()
+
+    def decode(self, data):
+        return base64.b64decode(data)
+
+
 class ConcurrentUpdate(Exception):
     """Retried writes kept meeting a concurrent writer of the same aggregate."""
 
@@ -70,6 +82,7 @@ class ServiceApplication(Application):
     def register_transcodings(self, transcoder):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+        transcoder.register(BytesAsBase64())
 
     def run_command(self, command):
         """Run `command()` (which loads, changes and saves aggregates) retrying on a conflict.

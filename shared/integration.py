@@ -40,6 +40,9 @@ def _json_default(obj):
         return str(obj)
     if isinstance(obj, (set, frozenset, tuple)):
         return list(obj)
+    if isinstance(obj, bytes):
+        import base64
+        return base64.b64encode(obj).decode()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 

@@ -72,7 +72,8 @@ class Case(CaseAggregate):
         self.filing = filing
         self.inputs["filing"] = {"event": source_event, "cohort": filing["cohort"],
                                  "jurisdiction": filing["jurisdiction"],
-                                 "name": filing["name"], "valid_until": filing["valid_until"],
+                                 "name": filing["name"], "category": filing["category"],
+                                 "level": filing["level"], "valid_until": filing["valid_until"],
                                  "legal_valid_until": filing["legal_valid_until"]}
 
     @event("LegalStatusNoted")

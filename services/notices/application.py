@@ -1,65 +1,195 @@
-"""The notices' application: the list of decided cases, and (later) the publications."""
+"""The notices' application: the cases as the publications list them, the evaluation
+opinions, and the province's notices, immutable once published."""
+import os
+import tempfile
+
 from shared.application import ServiceApplication, case_id
-from shared.integration import position_of, short_type
+from shared.errors import BadInput
+from shared.integration import dumps, position_of, short_type
 from shared.projection import Projection
-from services.notices.domain import Entry
+from services.notices import publications
+from services.notices.domain import Entry, Notice, notice_id
+
+IN_SCOPE = (2020, 2021)
+FILING_EVENTS = ("registry.Institution.Filed", "registry.Institution.FilingChanged")
+NUMBER = "晋人社评估〔{year}〕{sequence}号"
 
 
-class Decided(Projection):
-    name = "decided"
+class Listing(Projection):
+    """Each case's publication row, and the published notices the portal serves."""
+
+    name = "listing"
     tables = (
-        "CREATE TABLE IF NOT EXISTS {t}cases ("
-        " uscc text PRIMARY KEY, case_id uuid NOT NULL, name text, jurisdiction text,"
-        " cohort int, class text NOT NULL, outcome text NOT NULL, clauses jsonb NOT NULL,"
-        " deadline date, decided_on date NOT NULL, rulebook_version text NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {t}entries ("
+        " uscc text PRIMARY KEY, jurisdiction text NOT NULL, cohort int NOT NULL,"
+        " entry jsonb)",
+        "CREATE TABLE IF NOT EXISTS {t}notices ("
+        " id uuid PRIMARY KEY, sequence int UNIQUE NOT NULL, number text NOT NULL,"
+        " title text NOT NULL, published_on date NOT NULL, recorded_at timestamptz NOT NULL,"
+        " corrects jsonb, html text NOT NULL, data jsonb NOT NULL, xlsx bytea NOT NULL)",
     )
 
     def apply(self, cur, event, position):
-        if type(event).__name__ != "VerdictReceived":
-            return
-        from shared.integration import dumps
-        v = event.verdict
-        cur.execute(
-            f"INSERT INTO {self.table('cases')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-            "ON CONFLICT (uscc) DO UPDATE SET name=EXCLUDED.name,"
-            " jurisdiction=EXCLUDED.jurisdiction, cohort=EXCLUDED.cohort, class=EXCLUDED.class,"
-            " outcome=EXCLUDED.outcome, clauses=EXCLUDED.clauses, deadline=EXCLUDED.deadline,"
-            " decided_on=EXCLUDED.decided_on, rulebook_version=EXCLUDED.rulebook_version",
-            (v["uscc"], str(event.originator_id), v.get("name"), v.get("jurisdiction"),
-             v.get("cohort"), v["class"], v["outcome"], dumps(v["clauses"]), v.get("deadline"),
-             v["decided_on"], v["rulebook_version"]))
+        name = type(event).__qualname__
+        # A verdict that arrives before its filing has no row yet; the filing brings it.
+        if name == "Entry.FilingReceived" or (name == "Entry.VerdictReceived" and event.row):
+            filing = event.filing if name == "Entry.FilingReceived" else event.row
+            cur.execute(f"INSERT INTO {self.table('entries')} VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (uscc) DO UPDATE SET jurisdiction = EXCLUDED.jurisdiction,"
+                        " cohort = EXCLUDED.cohort, entry = EXCLUDED.entry",
+                        (filing["uscc"], filing["jurisdiction"], filing["cohort"],
+                         dumps(event.row) if event.row else None))
+        elif name == "Notice.Published":
+            cur.execute(f"INSERT INTO {self.table('notices')} VALUES "
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        (str(event.originator_id), event.sequence, event.number, event.title,
+                         event.published_on, event.timestamp, dumps(event.corrects),
+                         event.html, dumps(event.data), event.xlsx))
 
 
 class Notices(ServiceApplication):
     name = "notices"
 
     def on_upstream(self, envelope):
-        if short_type(envelope) != "decisions.Case.Decided":
-            return False
+        kind = short_type(envelope)
         data = envelope["data"]
-        filing = data["inputs"].get("filing", {})
-        verdict = {
-            "uscc": data["uscc"], "class": data["verdict"]["klass"],
-            "outcome": data["verdict"]["outcome"], "clauses": data["verdict"]["clauses"],
-            "rulebook_version": data["verdict"]["rulebook_version"],
-            "deadline": data["deadline"], "decided_on": data["decided_on"],
-            "cohort": filing.get("cohort"), "jurisdiction": filing.get("jurisdiction"),
-            "name": filing.get("name"),
-        }
+        if kind in FILING_EVENTS:
+            filing = {k: data["filing"][k] for k in ("uscc", "name", "category", "level",
+                                                     "jurisdiction", "cohort")}
+            uscc, change = filing["uscc"], lambda e: e.receive_filing(filing, envelope["id"])
+        elif kind == "decisions.Case.Decided":
+            score = data["inputs"].get("score") or {}
+            verdict = {"class": data["verdict"]["klass"], "outcome": data["verdict"]["outcome"],
+                       "clauses": data["verdict"]["clauses"], "deadline": data["deadline"],
+                       "decided_on": data["decided_on"],
+                       "rulebook_version": data["verdict"]["rulebook_version"],
+                       "total": score.get("total"), "grade": score.get("grade")}
+            uscc, change = data["uscc"], lambda e: e.receive_verdict(verdict, envelope["id"])
+        else:
+            return False
 
         def handle(processing_event):
-            entry = self.get_or_none(case_id(data["uscc"])) or Entry(data["uscc"])
-            entry.receive_verdict(verdict=verdict, source_event=envelope["id"])
+            entry = self.get_or_none(case_id(uscc)) or Entry(uscc)
+            change(entry)
             processing_event.collect_events(entry)
         return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
-    def decided(self, jurisdiction=None):
-        self.projections["decided"].catch_up()
-        where, params = ("WHERE jurisdiction = %s", [jurisdiction]) if jurisdiction else ("", [])
+    # -- queries ----------------------------------------------------------------------
+    def _rows(self, where="", params=()):
+        self.projections["listing"].catch_up()
         with self.recorder.datastore.transaction(commit=False) as cur:
-            cur.execute(f"SELECT uscc, name, jurisdiction, cohort, class, outcome, clauses,"
-                        f" deadline, decided_on, rulebook_version FROM notices.decided_cases"
-                        f" {where} ORDER BY jurisdiction, uscc", params)
-            rows = cur.fetchall()
-        return [{**dict(row), "deadline": row["deadline"] and row["deadline"].isoformat(),
-                 "decided_on": row["decided_on"].isoformat()} for row in rows]
+            cur.execute(f"SELECT uscc, jurisdiction, cohort, entry FROM notices.listing_entries "
+                        f"WHERE cohort = ANY(%s) {where} ORDER BY jurisdiction, uscc",
+                        (list(IN_SCOPE), *params))
+            return cur.fetchall()
+
+    def decided(self, jurisdiction=None):
+        rows = self._rows("AND jurisdiction = %s", (jurisdiction,)) if jurisdiction \
+            else self._rows()
+        return [row["entry"] for row in rows if row["entry"]]
+
+    def _entries(self, jurisdictions):
+        """The rows of these jurisdictions; BadInput naming the open cases if any."""
+        rows = self._rows("AND jurisdiction = ANY(%s)", (list(jurisdictions),))
+        open_cases = [row["uscc"] for row in rows if not row["entry"]]
+        if open_cases:
+            shown = ", ".join(open_cases[:20])
+            more = f" and {len(open_cases) - 20} more" if len(open_cases) > 20 else ""
+            raise BadInput(f"{len(open_cases)} case(s) not yet decided in "
+                           f"{', '.join(sorted(jurisdictions))}: {shown}{more}")
+        if not rows:
+            raise BadInput(f"no case in scope in {', '.join(sorted(jurisdictions))}")
+        return [row["entry"] for row in rows]
+
+    # -- opinions ---------------------------------------------------------------------
+    def opinions(self, jurisdictions, today):
+        """Each jurisdiction's evaluation opinion, as HTML and the 附件3 xlsx (bytes)."""
+        out = {}
+        for jurisdiction in sorted(jurisdictions):
+            entries = self._entries([jurisdiction])
+            html = publications.render_opinion_html(jurisdiction, entries,
+                                                    generated_on=today.isoformat())
+            out[jurisdiction] = {"html": html,
+                                 "xlsx": _xlsx_bytes(jurisdiction, entries, today),
+                                 "lists": {str(cohort): {label: len(members)
+                                                         for label, members in lists.items()}
+                                           for cohort, lists in
+                                           publications.opinion_lists(entries).items()}}
+        return out
+
+    # -- notices ----------------------------------------------------------------------
+    def published_notices(self):
+        self.projections["listing"].catch_up()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SELECT id, sequence, number, title, published_on, recorded_at, "
+                        "corrects, length(html) AS html_size, length(xlsx) AS xlsx_size "
+                        "FROM notices.listing_notices ORDER BY sequence")
+            return [dict(row) for row in cur.fetchall()]
+
+    def notice_file(self, notice_uuid, kind):
+        self.projections["listing"].catch_up()
+        column = {"html": "html", "json": "data", "xlsx": "xlsx"}[kind]
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute(f"SELECT {column} AS body FROM notices.listing_notices WHERE id = %s",
+                        (str(notice_uuid),))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        body = row["body"]
+        if kind == "json":
+            return dumps(body).encode()
+        return bytes(body) if kind == "xlsx" else body.encode()
+
+    def publish_notice(self, today, title=None):
+        """Publish the province's notice of all decided cases; after a first notice, a
+        correction listing only what changed, naming the notice it corrects."""
+        def command():
+            previous = self.published_notices()
+            entries = self._entries(self._all_jurisdictions())
+            corrects = None
+            if previous:
+                last = previous[-1]
+                published = {}
+                for notice in previous:
+                    for entry in self.repository.get(notice["id"]).entries:
+                        published[entry["uscc"]] = entry
+                entries = [e for e in entries if published.get(e["uscc"]) != e]
+                if not entries:
+                    raise BadInput(f"nothing has changed since notice {last['number']}")
+                corrects = {"id": str(last["id"]), "number": last["number"]}
+            sequence = len(previous) + 1
+            nid = notice_id(sequence)
+            number = NUMBER.format(year=today.year, sequence=sequence)
+            notice = {"id": str(nid), "number": number,
+                      "title": title or publications.NOTICE_TITLE,
+                      "published_on": today.isoformat(), "corrects": corrects,
+                      "entries": entries, "xlsx_url": f"notices/{nid}.xlsx"}
+            html = publications.render_notice_html(notice)
+            data = publications.notice_data(notice)
+            xlsx = _xlsx_bytes(None, entries, today)
+            published_notice = Notice(sequence=sequence, number=number, title=notice["title"],
+                                      published_on=notice["published_on"], corrects=corrects,
+                                      entries=entries, html=html, data=data, xlsx=xlsx)
+            cases = []
+            for entry in entries:
+                case = self.repository.get(case_id(entry["uscc"]))
+                case.publish(str(nid), number, entry)
+                cases.append(case)
+            self.save(published_notice, *cases)
+            return {"id": str(nid), "number": number, "published_on": notice["published_on"],
+                    "corrects": corrects, "entries": len(entries)}
+        return self.run_command(command)
+
+    def _all_jurisdictions(self):
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SELECT DISTINCT jurisdiction FROM notices.listing_entries")
+            return [row["jurisdiction"] for row in cur.fetchall()]
+
+
+def _xlsx_bytes(jurisdiction, entries, today):
+    with tempfile.TemporaryDirectory(prefix="pinggu-xlsx-") as tmp:
+        path = os.path.join(tmp, "summary.xlsx")
+        publications.write_summary_xlsx(path, jurisdiction, entries,
+                                        generated_on=today.isoformat())
+        with open(path, "rb") as f:
+            return f.read()

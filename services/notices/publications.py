@@ -270,9 +270,11 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
                        campaign_title="2020-2021年度备案机构评估意见汇总表", generated_on):
     """附件3 of one jurisdiction: title row, info row, header (row 3), then one row per
     institution; frozen below the header, printable on landscape A4. Saved atomically;
-    returns `path`."""
+    returns `path`. With `jurisdiction` None, the whole province's list (the notice's
+    attachment), issued by the department."""
     entries = list(entries)
-    _check_jurisdiction(jurisdiction, entries)
+    if jurisdiction is not None:
+        _check_jurisdiction(jurisdiction, entries)
     rows = summary_rows(entries)
     columns = [c for c, _ in SUMMARY_COLUMNS]
     last_col = get_column_letter(len(columns))
@@ -291,7 +293,8 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
 
     ws.merge_cells(f"A{_INFO_ROW}:{last_col}{_INFO_ROW}")
     _put(ws.cell(row=_INFO_ROW, column=1),
-         f"评估单位：{authority(jurisdiction)}　　机构数：{len(rows)}　　"
+         f"评估单位：{authority(jurisdiction) if jurisdiction else ISSUER}　　"
+         f"机构数：{len(rows)}　　"
          f"填报日期：{_zh_date(generated_on)}")
 
     for index, (column, meaning) in enumerate(SUMMARY_COLUMNS, start=1):

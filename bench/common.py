@@ -1,0 +1,282 @@
+"""Shared helpers of the benchmarks: the baseline, a throw-away cluster, timed CLI calls,
+event counts and the form filling. See bench/README.md."""
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import openpyxl  # noqa: E402
+import psycopg2  # noqa: E402
+
+from tests.support import Cluster  # noqa: E402
+
+PG = {"host": "127.0.0.1", "user": "postgres"}
+EVENT_TABLES = {
+    "registry": "registry.registry_events",
+    "evaluation": "evaluation.evaluation_events",
+    "decisions": "decisions.decisions_events",
+    "notices": "notices.notices_events",
+}
+PROVINCE = "140000"
+CITIES = ("140100", "140200", "140300", "140400", "140500", "140600", "140700", "140800",
+          "140900", "141000", "141100")
+JURISDICTIONS = (PROVINCE, *CITIES)
+
+_T0 = time.monotonic()
+
+
+def progress(message):
+    print(f"[{time.monotonic() - _T0:7.1f}s] {message}", flush=True)
+
+
+def operator_for(jurisdiction):
+    return "center" if jurisdiction == PROVINCE else f"city-{jurisdiction}"
+
+
+# -- the baseline -------------------------------------------------------------------
+def baseline_inserts(n=2000, payload_bytes=300):
+    """Raw psycopg2: one INSERT + COMMIT per row into a fresh table of a fresh database
+    (dropped afterwards). Returns (rows/s, seconds)."""
+    dbname = f"pinggu_bench_baseline_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(dbname="postgres", **PG)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{dbname}"')
+        conn = psycopg2.connect(dbname=dbname, **PG)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, "
+                            "payload bytea NOT NULL)")
+            conn.commit()
+            payloads = [os.urandom(payload_bytes) for _ in range(n)]
+            with conn.cursor() as cur:
+                start = time.perf_counter()
+                for payload in payloads:
+                    cur.execute("INSERT INTO bench_baseline (payload) VALUES (%s)",
+                                (psycopg2.Binary(payload),))
+                    conn.commit()
+                seconds = time.perf_counter() - start
+                cur.execute("SELECT count(*) FROM bench_baseline")
+                assert cur.fetchone()[0] == n
+        finally:
+            conn.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        admin.close()
+    return n / seconds, seconds
+
+
+# -- the cluster --------------------------------------------------------------------
+class BenchCluster:
+    """A fresh tests.support.Cluster (own database and vhost) with a scratch directory for
+    the xlsx files and the service logs, all outside the repository."""
+
+    def __init__(self, label):
+        self.label = label
+        self.tmp = tempfile.mkdtemp(prefix=f"pinggu-bench-{label}-")
+        self.cluster = Cluster(name=f"pinggu_bench_{uuid.uuid4().hex[:8]}")
+        self.cluster.logdir = os.path.join(self.tmp, "logs")
+        self._conn = None
+        self.teardown_problems = []
+
+    def __enter__(self):
+        try:
+            progress(f"{self.label}: starting cluster {self.cluster.name} "
+                     f"(logs {self.cluster.logdir})")
+            self.cluster.create()
+            self.cluster.start()
+            self.cluster.open_campaign()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Stop the services and drop the database and vhost. A service that does not stop
+        on SIGTERM (tests.support.Cluster raises, leaving the rest running) is recorded in
+        `teardown_problems`, the rest are stopped one by one, and the logs are kept."""
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        cluster = self.cluster
+        try:
+            cluster.destroy()
+        except Exception as exc:
+            self.teardown_problems.append(f"{type(exc).__name__}: {exc}")
+            progress(f"{self.label}: TEARDOWN PROBLEM: {exc}")
+            for key in list(cluster.processes):
+                process = cluster.processes.pop(key)
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except Exception:
+                    self.teardown_problems.append(f"{key} did not stop on SIGTERM in 30 s; "
+                                                  "killed")
+                    process.kill()
+                    process.wait(timeout=30)
+            cluster.destroy()  # nothing left to stop: the vhost and database go
+        progress(f"{self.label}: cluster {cluster.name} destroyed")
+        if self.teardown_problems or os.environ.get("PINGGU_BENCH_KEEP"):
+            progress(f"{self.label}: logs kept in {cluster.logdir}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    # -- SQL on the cluster's database, one autocommit connection -------------------
+    def query(self, statement, params=()):
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg2.connect(dbname=self.cluster.name, **PG)
+            self._conn.autocommit = True
+        with self._conn.cursor() as cur:
+            cur.execute(statement, params or None)
+            return cur.fetchall() if cur.description else None
+
+    def scalar(self, statement, params=()):
+        return self.query(statement, params)[0][0]
+
+    def count(self, table, where="", params=()):
+        try:
+            return self.scalar(f"SELECT count(*) FROM {table} {where}", params)
+        except psycopg2.errors.UndefinedTable:
+            return 0
+
+    def event_counts(self):
+        return {service: self.count(table) for service, table in EVENT_TABLES.items()}
+
+    # -- the CLI ------------------------------------------------------------------
+    def cli(self, *args, operator="province", check=True, timeout=600):
+        """Run `pinggu ARGS` as its own process; returns (seconds, rc, stdout, stderr)."""
+        start = time.perf_counter()
+        rc, out, err = self.cluster.cli(*args, operator=operator, timeout=timeout)
+        seconds = time.perf_counter() - start
+        if check and rc != 0:
+            raise CliFailed(args, rc, err)
+        return seconds, rc, out, err
+
+    def cli_json(self, *args, operator="province", timeout=600):
+        seconds, rc, out, err = self.cli(*args, "--json", operator=operator, timeout=timeout)
+        return seconds, json.loads(out)
+
+    def wait(self, predicate, what, timeout=600, interval=0.05):
+        """Poll until predicate() is truthy; returns its value and the seconds waited."""
+        start = time.perf_counter()
+        while True:
+            value = predicate()
+            if value:
+                return value, time.perf_counter() - start
+            if time.perf_counter() - start >= timeout:
+                raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(interval)
+
+    def topic_count(self, service, suffix):
+        """How many events of `service` have a topic ending in `suffix` (e.g.
+        "Case.ScoreNoted")."""
+        return self.count(EVENT_TABLES[service], "WHERE topic LIKE %s", ("%" + suffix,))
+
+
+class CliFailed(Exception):
+    def __init__(self, args, rc, err):
+        self.rc, self.err = rc, err.strip()
+        super().__init__(f"pinggu {' '.join(map(str, args))} exited {rc}: {self.err}")
+
+
+# -- forms --------------------------------------------------------------------------
+def _header(ws):
+    return {cell.value: cell.column for cell in ws[1] if cell.value is not None}
+
+
+def fill_self_assessment(template, out, scopes, years=(2021, 2022)):
+    """Fill a self-assessment template: every pre-filled institution gets staff counts and
+    a self score, and activity in `years` for the first occupation and level of its
+    filing scope (`scopes`: uscc -> [{occupation, levels}]). Returns the rows filled."""
+    wb = openpyxl.load_workbook(template)
+    ws = wb["机构情况"]
+    col = _header(ws)
+    filled = []
+    for r in range(2, ws.max_row + 1):
+        code = ws.cell(r, col["统一社会信用代码"]).value
+        if not code:
+            continue
+        ws.cell(r, col["考评人员数"], 12)
+        ws.cell(r, col["内部质量督导人员数"], 3)
+        ws.cell(r, col["专家数"], 5)
+        ws.cell(r, col["自评得分"], 85)
+        filled.append(code)
+    activity = wb["认定开展情况"]
+    acol = _header(activity)
+    r = 2
+    for code in filled:
+        scope = scopes[code][0]
+        for year in years:
+            values = {"统一社会信用代码": code, "年度": year, "职业编码": scope["occupation"],
+                      "等级": scope["levels"][0], "参评人数": 40, "合格人数": 36, "发证数": 36}
+            for name, value in values.items():
+                activity.cell(r, acol[name], value)
+            r += 1
+    wb.save(out)
+    return filled
+
+
+def area_scores(fraction=Decimal("0.85")):
+    """Every area of the default rubric at `fraction` of its maximum, to one decimal."""
+    from services.evaluation.rubric import DEFAULT_RUBRIC
+    return {a.short_name: float((a.points * fraction).quantize(Decimal("0.1"), ROUND_HALF_UP))
+            for a in DEFAULT_RUBRIC.areas}
+
+
+def fill_score_sheet(template, out, evaluator="评估员甲", on=dt.date(2023, 10, 31),
+                     fraction=Decimal("0.85")):
+    """Fill a score-sheet template: every area (read from the template's header) at
+    `fraction` of its maximum in services.evaluation.rubric.DEFAULT_RUBRIC."""
+    scores = area_scores(fraction)
+    wb = openpyxl.load_workbook(template)
+    ws = wb["评估表"]
+    col = _header(ws)
+    areas = [name for name in col if name in scores]
+    if len(areas) != len(scores):
+        raise ValueError(f"template areas {areas} differ from the rubric's {list(scores)}")
+    filled = []
+    for r in range(2, ws.max_row + 1):
+        code = ws.cell(r, col["统一社会信用代码"]).value
+        if not code:
+            continue
+        for area in areas:
+            ws.cell(r, col[area], scores[area])
+        ws.cell(r, col["评估人"], evaluator)
+        ws.cell(r, col["评估日期"], on)
+        filled.append(code)
+    wb.save(out)
+    return filled
+
+
+# -- statistics ---------------------------------------------------------------------
+def percentile(values, p):
+    """Nearest-rank percentile (p in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def median(values):
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

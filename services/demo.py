@@ -1,0 +1,260 @@
+"""The demo campaign: the sample province of 862 institutions through the whole notice,
+driven through the `pinggu` CLI against the four running services (`make demo`).
+
+Each jurisdiction fills in its generated templates the way a bureau would: most
+institutions self-assess and pass; some are below standard or fail, some never
+self-assess (one of them excused), some report no activity or activity outside their
+filing scope, some have findings. Then the opinions and the notice are published; after
+two months of rectification, a correction notice follows.
+"""
+import datetime
+import json
+import os
+import random
+import sys
+import time
+
+import openpyxl
+
+from services import cli
+from services.evaluation.rubric import DEFAULT_RUBRIC
+
+JURISDICTIONS = ["140000"] + [f"14{n:02d}00" for n in range(1, 12)]
+OUT = os.environ.get("PINGGU_DEMO_DIR", os.path.join("var", "demo"))
+SEED = 2023
+
+
+def operator_for(jurisdiction):
+    return "center" if jurisdiction == "140000" else f"city-{jurisdiction}"
+
+
+def step(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def pinggu(*args, operator="province", json_out=False):
+    """Run one CLI command in this process; exit on failure, as an operator would stop."""
+    argv = ["--operator", operator] + (["--json"] if json_out else []) + list(args)
+    if json_out:
+        import contextlib
+        import io
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            code = cli.main(argv)
+        if code != 0:
+            sys.exit(f"demo: pinggu {' '.join(args)} failed with exit {code}")
+        return json.loads(buffer.getvalue())
+    code = cli.main(argv)
+    if code != 0:
+        sys.exit(f"demo: pinggu {' '.join(args)} failed with exit {code}")
+
+
+def columns(ws):
+    return {cell.value: cell.column for cell in ws[1]}
+
+
+def fill_self_assessment(path, institutions, plan, rng):
+    wb = openpyxl.load_workbook(path)
+    info, activity = wb["机构情况"], wb["认定开展情况"]
+    col = columns(info)
+    act = columns(activity)
+    scope_of = {i["uscc"]: i["scope"] for i in institutions}
+    for row in range(info.max_row, 1, -1):
+        uscc = info.cell(row, col["统一社会信用代码"]).value
+        if plan[uscc]["no_self_assessment"]:
+            info.delete_rows(row)
+            continue
+        for name, value in (("考评人员数", rng.randint(4, 30)), ("内部质量督导人员数", rng.randint(1, 6)),
+                            ("专家数", rng.randint(2, 12)), ("自评得分", rng.randint(70, 98))):
+            info.cell(row, col[name], value)
+        scope = scope_of[uscc][0]
+        years = [] if plan[uscc]["inactive"] else [2021, 2022]
+        for year in years:
+            assessed = rng.randint(20, 300)
+            passed = rng.randint(assessed // 2, assessed)
+            activity.append({act["统一社会信用代码"]: uscc, act["年度"]: year,
+                             act["职业编码"]: scope["occupation"], act["等级"]: scope["levels"][-1],
+                             act["参评人数"]: assessed, act["合格人数"]: passed,
+                             act["发证数"]: passed})
+        if plan[uscc]["out_of_scope"]:
+            activity.append({act["统一社会信用代码"]: uscc, act["年度"]: 2022,
+                             act["职业编码"]: "4-14-01-01", act["等级"]: 3, act["参评人数"]: 30,
+                             act["合格人数"]: 28, act["发证数"]: 28})
+    wb.save(path)
+
+
+def fill_score_sheet(path, plan, rng):
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    col = columns(ws)
+    for row in range(2, ws.max_row + 1):
+        uscc = ws.cell(row, col["统一社会信用代码"]).value
+        share = plan[uscc]["score_share"]
+        for area in DEFAULT_RUBRIC.areas:
+            points = float(area.points) * min(1.0, max(0.0, share + rng.uniform(-0.04, 0.04)))
+            ws.cell(row, col[area.short_name], round(points, 1))
+        ws.cell(row, col["评估人"], "评估组" + str(rng.randint(1, 5)))
+        ws.cell(row, col["评估日期"], datetime.date(2023, 9, rng.randint(5, 25)))
+    wb.save(path)
+
+
+def plan_for(usccs, rng):
+    """What happens to each institution in the demo."""
+    plan = {}
+    for uscc in usccs:
+        r = rng.random()
+        plan[uscc] = {
+            "no_self_assessment": r < 0.02,
+            "inactive": 0.02 <= r < 0.04,
+            "out_of_scope": 0.04 <= r < 0.05,
+            "score_share": rng.choice([0.9] * 16 + [0.72] * 3 + [0.5]),
+        }
+    return plan
+
+
+def main():
+    rng = random.Random(SEED)
+    os.makedirs(OUT, exist_ok=True)
+    started = time.monotonic()
+    step("the four services answer")
+    pinggu("health", "--wait", "60")
+
+    step("2023-08-28: the notice is issued; the campaign opens")
+    pinggu("clock", "set", "2023-08-28")
+    pinggu("campaign", "open")
+    roster = os.path.join(OUT, "province.xlsx")
+    pinggu("sample-province", "--out", roster, "--seed", str(SEED))
+    pinggu("roster", "import", roster)
+
+    institutions = {j: pinggu("institutions", "--jurisdiction", j, "--in-scope", json_out=True)
+                    for j in JURISDICTIONS}
+    plan = plan_for(sorted(i["uscc"] for rows in institutions.values() for i in rows), rng)
+    total = sum(len(rows) for rows in institutions.values())
+    step(f"{total} institutions in scope across {len(JURISDICTIONS)} jurisdictions")
+
+    step("each jurisdiction hands in the self-assessments (附件1) by 2023-08-31")
+    forms_dir = os.path.join(OUT, "forms")
+    for j in JURISDICTIONS:
+        path = os.path.join(forms_dir, f"self-assessment-{j}.xlsx")
+        pinggu("template", "self-assessment", "--jurisdiction", j, "--out", path)
+        fill_self_assessment(path, institutions[j], plan, rng)
+        pinggu("submit", "self-assessment", path, operator=operator_for(j))
+    missing = sorted(u for u, p in plan.items() if p["no_self_assessment"])
+    if missing:
+        excused = next(i for rows in institutions.values() for i in rows
+                       if i["uscc"] == missing[0])
+        step(f"{excused['jurisdiction']} accepts the excuse of {missing[0]}")
+        pinggu("excuse", missing[0], "--reason", "疫情封控期间无法开展自查，已提交说明",
+               operator=operator_for(excused["jurisdiction"]))
+
+    step("2023-09-20: each jurisdiction scores its institutions (附件2)")
+    pinggu("clock", "set", "2023-09-20")
+    for j in JURISDICTIONS:
+        path = os.path.join(forms_dir, f"score-sheet-{j}.xlsx")
+        pinggu("template", "score-sheet", "--jurisdiction", j, "--out", path)
+        fill_score_sheet(path, plan, rng)
+        pinggu("submit", "score-sheet", path, operator=operator_for(j))
+
+    step("findings with evidence: organised cheating, unrectified audit findings")
+    flagged = sorted(plan)[::97][:5]
+    by_jurisdiction = {}
+    for rows in institutions.values():
+        for i in rows:
+            if i["uscc"] in flagged:
+                by_jurisdiction.setdefault(i["jurisdiction"], []).append(i["uscc"])
+    for j, usccs in by_jurisdiction.items():
+        path = os.path.join(forms_dir, f"findings-{j}.xlsx")
+        pinggu("template", "findings", "--jurisdiction", j, "--out", path)
+        wb = openpyxl.load_workbook(path)
+        ws = wb.active
+        col = columns(ws)
+        ws.delete_rows(2, ws.max_row)
+        for n, uscc in enumerate(usccs):
+            clause, evidence = (("四(一)5", "2023年6月考场监控显示有组织传递答案，考生笔录3份")
+                                if n % 2 == 0 else ("四(二)1", "2022年审计指出的档案问题至今未整改"))
+            ws.append({col["统一社会信用代码"]: uscc, col["条款"]: clause,
+                       col["事实与证据"]: evidence})
+        wb.save(path)
+        pinggu("submit", "findings", path, operator=operator_for(j))
+
+    step("2023-10-31: every case is decided")
+    pinggu("clock", "set", "2023-10-31")
+    wait_until_decided(total)
+    pinggu("campaign", "status")
+
+    step("the evaluation opinions of the 12 jurisdictions (评估意见, 附件3)")
+    pinggu("publish", "opinions", "--out", os.path.join(OUT, "opinions"))
+    step("the province's notice (通告), published to the portal")
+    portal = os.path.join(OUT, "portal")
+    pinggu("publish", "notice", "--out", portal)
+
+    step("rectification: half of those given two months rectify and are re-scored in time")
+    rectifying = [c for c in pinggu("decided", json_out=True) if c["class"] == "rectify"]
+    rectified = rectifying[::2]
+    pinggu("clock", "set", "2023-12-15")
+    for j in JURISDICTIONS:
+        mine = [c["uscc"] for c in rectified if c["jurisdiction"] == j]
+        if not mine:
+            continue
+        rect = os.path.join(forms_dir, f"rectification-{j}.xlsx")
+        pinggu("template", "rectification", "--jurisdiction", j, "--out", rect)
+        keep_rows(rect, mine, {"整改情况": "已完成整改并提交整改报告及佐证材料",
+                               "提交日期": datetime.date(2023, 12, 10)})
+        pinggu("submit", "rectification", rect, operator=operator_for(j))
+        rescore = os.path.join(forms_dir, f"rescore-{j}.xlsx")
+        pinggu("template", "score-sheet", "--jurisdiction", j, "--out", rescore)
+        keep_rows(rescore, mine, {**{a.short_name: float(a.points) * 0.9
+                                     for a in DEFAULT_RUBRIC.areas},
+                                  "评估人": "复评组", "评估日期": datetime.date(2023, 12, 15)})
+        pinggu("submit", "score-sheet", rescore, operator=operator_for(j))
+
+    step("2024-01-01: the others' two months have passed")
+    pinggu("clock", "set", "2024-01-01")
+    wait_until(lambda: not [c for c in pinggu("decided", json_out=True)
+                            if c["class"] == "rectify"], "every rectification to be closed")
+    step("the correction notice (更正通告)")
+    pinggu("publish", "notice", "--out", portal)
+
+    outcomes = {}
+    for case in pinggu("decided", json_out=True):
+        key = f"{case['cohort']} {case['outcome']}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    step("done in %.0f s. Outcomes:" % (time.monotonic() - started))
+    for key in sorted(outcomes):
+        print(f"  {key}: {outcomes[key]}")
+    print(f"Opinions: {os.path.join(OUT, 'opinions')}/  Portal files: {portal}/\n"
+          f"The portal is served at http://127.0.0.1:8023/index.html until `make down`.")
+
+
+def keep_rows(path, usccs, values):
+    """Keep only these institutions' rows of a template, and fill in `values`."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    col = columns(ws)
+    for row in range(ws.max_row, 1, -1):
+        if ws.cell(row, col["统一社会信用代码"]).value not in usccs:
+            ws.delete_rows(row)
+        else:
+            for name, value in values.items():
+                ws.cell(row, col[name], value)
+    wb.save(path)
+
+
+def wait_until(predicate, what, timeout=300):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            sys.exit(f"demo: timed out waiting for {what}")
+        time.sleep(1)
+
+
+def wait_until_decided(total):
+    def decided():
+        count = len(pinggu("decided", json_out=True))
+        print(f"  {count}/{total} decided", flush=True)
+        return count >= total
+    wait_until(decided, "every case to be decided")
+
+
+if __name__ == "__main__":
+    main()
