@@ -247,6 +247,37 @@ def cmd_case_show(args, cluster):
                            "outcome", "clauses", "deadline")}))
 
 
+def cmd_case_explain(args, cluster):
+    view = case_view(cluster, args.uscc)
+    explanation = cluster.call("decisions", "explain", args.uscc) or {"verdicts": []}
+
+    def human(e):
+        print(f"{view['uscc']} {view['name']}（{view['cohort']}年度备案, "
+              f"jurisdiction {view['jurisdiction']}）")
+        if not e["verdicts"]:
+            print("尚无结论 / No verdict yet")
+        for n, v in enumerate(e["verdicts"], start=1):
+            revised = f"（修订 / revises: {v['revises']}）" if v["revises"] else ""
+            print(f"\n[{n}] {v['decided_on']} {v['outcome']}{revised} — "
+                  f"rulebook {v['rulebook_version']}")
+            for line in v["lines"]:
+                print(f"    {line}")
+            print("    依据 / based on:")
+            for name, value in sorted(v["inputs"].items()):
+                print(f"      {name}: {json.dumps(value, ensure_ascii=False)}")
+            if v["deadline"]:
+                print(f"    整改期限 / rectify by: {v['deadline']}（两个月 / two calendar months）")
+        if e.get("extension"):
+            x = e["extension"]
+            print(f"\n六(四) 备案到期后延续认定至 {x['until']} / filing expired {x['valid_until']}, "
+                  f"certification may continue until {x['until']}"
+                  + (f" — {x['ended']}" if x["ended"] else ""))
+        if e.get("self_assessment_missed"):
+            print("\n六(二) 未按期自查自评 / no self-assessment by the milestone"
+                  + ("（已接受说明 / excuse accepted）" if e.get("excused") else ""))
+    _print(args, {**explanation, "case": view}, human)
+
+
 def cmd_institutions(args, cluster):
     rows = cluster.call("registry", "institutions", args.jurisdiction, args.cohort,
                         True if args.in_scope else None)
@@ -349,6 +380,8 @@ def build_parser():
     case = sub.add_parser("case", help="one institution's case").add_subparsers(
         dest="sub", required=True)
     add(case, "show", cmd_case_show, "the case as it stands").add_argument("uscc")
+    add(case, "explain", cmd_case_explain, "why the case stands where it does"
+        ).add_argument("uscc")
 
     p = add(sub, "institutions", cmd_institutions, "list filed institutions")
     p.add_argument("--jurisdiction")

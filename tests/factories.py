@@ -102,3 +102,48 @@ def rectification(path, rows):
         ws.append(list(row))
     wb.save(path)
     return str(path)
+
+
+def set_cell(path, row, column, value, sheet=None):
+    """Alter one cell of an xlsx form: `row` is the Excel row (1 is the header), `column`
+    the header's name."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet] if sheet else wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    ws.cell(row=row, column=header.index(column) + 1).value = value  # None blanks it
+    wb.save(path)
+    return str(path)
+
+
+def drop_column(path, column, sheet=None):
+    """Remove the column headed `column` from an xlsx form."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet] if sheet else wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    ws.delete_cols(header.index(column) + 1)
+    wb.save(path)
+    return str(path)
+
+
+def legal_status(path, rows):
+    """Legal-registration facts from other HR systems; `rows`: (uscc, 登记状态,
+    法人登记有效期至, 报告日期)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["统一社会信用代码", "登记状态", "法人登记有效期至", "报告日期"])
+    for row in rows:
+        ws.append(list(row))
+    wb.save(path)
+    return str(path)
+
+
+def activity_report(path, rows):
+    """Certification activity from other HR systems; `rows`: (uscc, 年度, 职业编码, 等级,
+    发证数)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["统一社会信用代码", "年度", "职业编码", "等级", "发证数"])
+    for row in rows:
+        ws.append(list(row))
+    wb.save(path)
+    return str(path)

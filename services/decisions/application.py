@@ -182,5 +182,28 @@ class Decisions(ServiceApplication):
         case = self.get_or_none(case_id(uscc))
         return None if case is None else case.to_dict()
 
-    def case_aggregate(self, uscc):
-        return self.get_or_none(case_id(uscc))
+    def explain(self, uscc):
+        """Why the case stands where it does: each verdict with its facts, clauses, inputs
+        (the upstream events) and rulebook version, then deadlines and extension."""
+        from services.decisions import rulebook
+        case = self.get_or_none(case_id(uscc))
+        if case is None:
+            return None
+        verdicts = []
+        for event in self.events.get(case.id):
+            if type(event).__name__ != "Decided":
+                continue
+            verdict = rulebook.Verdict.from_dict(event.verdict)
+            verdicts.append({
+                "decided_on": event.decided_on, "outcome": verdict.outcome,
+                "class": verdict.klass, "clauses": list(verdict.clauses),
+                "rulebook_version": verdict.rulebook_version, "deadline": event.deadline,
+                "phase": event.phase, "facts": event.facts, "inputs": event.inputs,
+                "revises": (event.revises or {}).get("outcome"),
+                "lines": rulebook.explain(rulebook.Facts.from_dict(event.facts), verdict),
+                "caused_by": event.meta.get("causation_id"),
+            })
+        return {"uscc": uscc, "phase": case.phase, "verdicts": verdicts,
+                "deadline": case.deadline, "extension": case.extension,
+                "self_assessment_missed": case.self_assessment_missed,
+                "excused": case.excused}

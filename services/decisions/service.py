@@ -28,6 +28,11 @@ class DecisionsService:
         return self.store.case(uscc)
 
     @rpc(expected_exceptions=EXPECTED)
+    def explain(self, identity, uscc):
+        self.acting.verify(identity)
+        return self.store.explain(uscc)
+
+    @rpc(expected_exceptions=EXPECTED)
     def set_clock(self, identity, date):
         with self.acting(identity) as operator:
             operator.require_role("province")
