@@ -191,7 +191,7 @@ def main():
     step("rectification: half of those given two months rectify and are re-scored in time")
     rectifying = [c for c in pinggu("decided", json_out=True) if c["class"] == "rectify"]
     rectified = rectifying[::2]
-    pinggu("clock", "set", "2023-12-15")
+    pinggu("clock", "set", "2023-11-10")
     for j in JURISDICTIONS:
         mine = [c["uscc"] for c in rectified if c["jurisdiction"] == j]
         if not mine:
@@ -199,13 +199,13 @@ def main():
         rect = os.path.join(forms_dir, f"rectification-{j}.xlsx")
         pinggu("template", "rectification", "--jurisdiction", j, "--out", rect)
         keep_rows(rect, mine, {"整改情况": "已完成整改并提交整改报告及佐证材料",
-                               "提交日期": datetime.date(2023, 12, 10)})
+                               "提交日期": datetime.date(2023, 11, 8)})
         pinggu("submit", "rectification", rect, operator=operator_for(j))
         rescore = os.path.join(forms_dir, f"rescore-{j}.xlsx")
         pinggu("template", "score-sheet", "--jurisdiction", j, "--out", rescore)
         keep_rows(rescore, mine, {**{a.short_name: float(a.points) * 0.9
                                      for a in DEFAULT_RUBRIC.areas},
-                                  "评估人": "复评组", "评估日期": datetime.date(2023, 12, 15)})
+                                  "评估人": "复评组", "评估日期": datetime.date(2023, 11, 10)})
         pinggu("submit", "score-sheet", rescore, operator=operator_for(j))
 
     step("2024-01-01: the others' two months have passed")

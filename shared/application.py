@@ -120,6 +120,16 @@ class ServiceApplication(Application):
             return True
         raise ConcurrentUpdate(f"gave up on {source}#{position} after repeated conflicts")
 
+    def case(self, uscc, as_of=None):
+        """The case as this service holds it; with `as_of` (a date), as it stood then."""
+        from shared import audit
+        aggregate = audit.as_of(self, case_id(uscc), as_of) if as_of \
+            else self.get_or_none(case_id(uscc))
+        return None if aggregate is None else self.view(aggregate)
+
+    def view(self, aggregate):
+        return aggregate.to_dict()
+
     def get_or_none(self, aggregate_id):
         from eventsourcing.application import AggregateNotFound
         try:

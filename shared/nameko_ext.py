@@ -9,6 +9,8 @@ from nameko.messaging import Consumer, QueueConsumer
 from shared import bus, config as config_module, integration, log
 
 IDLE_SLEEP = 0.1
+# Inbox messages being handled in this process (one service per process), for `settled`.
+IN_FLIGHT = {"count": 0}
 TICK_INTERVAL = 1.0
 
 
@@ -30,6 +32,7 @@ class EventStore(DependencyProvider):
         for projection in self.projections:
             projection.create_tables()
         self.app.projections = {p.name: p for p in self.projections}
+        self.app.settled = self.settled
         from shared.outbox import Outbox
         self.outbox = Outbox(self.app, self.config)
         from shared.clock import Clock
@@ -67,6 +70,21 @@ class EventStore(DependencyProvider):
                 continue
             if not busy:
                 eventlet.sleep(IDLE_SLEEP)
+
+    def settled(self):
+        """How much this service still has to do: events not yet published or projected,
+        inbox messages waiting or being handled."""
+        from kombu import Connection
+        head = self.app.recorder.max_notification_id()
+        with Connection(self.config.amqp_uri) as connection:
+            inbox = bus.inbox_queue(self.config, self.app.schema, [])
+            try:
+                waiting = inbox(connection.channel()).queue_declare(passive=True).message_count
+            except Exception:  # no inbox declared (yet)
+                waiting = 0
+        return {"unpublished": head - self.outbox.position(),
+                "unprojected": sum(head - p.position() for p in self.projections),
+                "inbox_waiting": waiting, "in_flight": IN_FLIGHT["count"]}
 
     def get_dependency(self, worker_ctx):
         return self.app
@@ -129,9 +147,11 @@ class Inbox(Consumer):
             message.reject(requeue=False)
             return
         message.envelope = envelope
+        IN_FLIGHT["count"] += 1
         super().handle_message(envelope, message)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
+        IN_FLIGHT["count"] -= 1
         if exc_info is not None:
             deliveries = (message.headers or {}).get("x-delivery-count", 0)
             log.get("inbox").error(

@@ -30,10 +30,21 @@ class Projection:
             for ddl in self.tables:
                 cur.execute(ddl.format(t=f"{self.schema}.{self.name}_"))
 
-    def catch_up(self):
-        """Apply what is new; returns how many events were applied."""
+    def table_names(self):
+        import re
+        return [f"{self.schema}.{self.name}_{name}" for ddl in self.tables
+                for name in re.findall(r"\{t\}(\w+)", ddl)[:1]]
+
+    def position(self):
+        with self.app.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute(f"SELECT position FROM {self.schema}.projection_position "
+                        "WHERE name = %s", (self.name,))
+            return cur.fetchone()["position"]
+
+    def catch_up(self, max_events=None):
+        """Apply what is new (at most about `max_events`); returns how many were applied."""
         applied = 0
-        while True:
+        while max_events is None or applied < max_events:
             with self.app.recorder.datastore.transaction(commit=True) as cur:
                 # The row lock serialises instances and greenthreads catching up together.
                 cur.execute(f"SELECT position FROM {self.schema}.projection_position "
@@ -48,6 +59,7 @@ class Projection:
                 cur.execute(f"UPDATE {self.schema}.projection_position SET position = %s "
                             "WHERE name = %s", (notifications[-1].id, self.name))
                 applied += len(notifications)
+        return applied
 
     def apply(self, cur, event, position):
         raise NotImplementedError

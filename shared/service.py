@@ -1,10 +1,12 @@
 """What every service class shares: the operator behind a request, the clock, and the
 cause bound to the events a command writes. Service classes stay thin over these."""
 import contextlib
+import datetime
 
 from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
 
-from shared import config as config_module, log, metadata, operators
+from shared import audit, config as config_module, log, metadata, operators, replay
 from shared.clock import Clock
 from shared.errors import BadInput, Refused
 
@@ -60,3 +62,54 @@ class _Acting:
                                 causation_id=causation_id, business_date=self.clock.today(),
                                 call_id=self.worker_ctx.call_id):
             yield
+
+
+class AuditEntrypoints:
+    """The RPCs every service answers for audits and disputes, and for the simulated
+    clock (a mixin of the service classes, which give it `store`, `events` and `acting`).
+    Reading only: any operator may call."""
+
+    @rpc
+    def settled(self):
+        return self.store.settled()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def case(self, identity, uscc, as_of=None):
+        self.acting.verify(identity)
+        return self.store.case(uscc, _date(as_of))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def history(self, identity, uscc):
+        from shared.application import case_id
+        self.acting.verify(identity)
+        return audit.history(self.store, case_id(uscc))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def audit_step(self, identity, token=None):
+        self.acting.verify(identity)
+        problems, token, done, checked = audit.verify_chains(self.store, token)
+        return {"problems": problems, "token": token, "done": done, "checked": checked}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def replay_start(self, identity):
+        self.acting.verify(identity)
+        return replay.start(self.store)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def replay_step(self, identity):
+        self.acting.verify(identity)
+        return replay.step(self.store)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def replay_finish(self, identity):
+        self.acting.verify(identity)
+        return replay.finish(self.store)
+
+
+def _date(text):
+    if text is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"not a date (YYYY-MM-DD): {text!r}")

@@ -178,9 +178,35 @@ class Decisions(ServiceApplication):
         return 1
 
     # -- queries ----------------------------------------------------------------------
-    def case(self, uscc):
-        case = self.get_or_none(case_id(uscc))
-        return None if case is None else case.to_dict()
+    def recheck_verdicts(self, start=1, limit=5000):
+        """Re-run the rulebook on the recorded facts of every verdict from `start` on (a
+        notification position); report any that would now come out differently."""
+        from services.decisions import rulebook
+        notifications = self.recorder.select_notifications(start, limit)
+        problems, checked = [], 0
+        for notification in notifications:
+            if not notification.topic.endswith(".Decided"):
+                continue
+            event = self.mapper.to_domain_event(notification)
+            checked += 1
+            recorded = rulebook.Verdict.from_dict(event.verdict)
+            if recorded.rulebook_version != rulebook.RULEBOOK_VERSION:
+                problems.append({"case": event.uscc, "position": notification.id,
+                                 "problem": f"rulebook {recorded.rulebook_version} is not "
+                                            "available to re-run"})
+                continue
+            rectified = (event.revises or {}).get("clauses", ())
+            again = rulebook.rederive(event.basis, rulebook.Facts.from_dict(event.facts),
+                                      rectified)
+            if again != recorded:
+                problems.append({"case": event.uscc, "position": notification.id,
+                                 "problem": f"recorded {recorded.outcome} {list(recorded.clauses)}"
+                                            f", re-run gives {again.outcome} "
+                                            f"{list(again.clauses)}"})
+        next_start = notifications[-1].id + 1 if notifications else start
+        return {"problems": problems, "checked": checked, "next": next_start,
+                "done": len(notifications) < limit,
+                "target": self.recorder.max_notification_id()}
 
     def explain(self, uscc):
         """Why the case stands where it does: each verdict with its facts, clauses, inputs

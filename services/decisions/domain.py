@@ -164,15 +164,14 @@ class Case(CaseAggregate):
             passed = rulebook.decide(facts).klass == rulebook.PASS
             verdict = rulebook.after_rectification(self.cohort, passed,
                                                    rectified=self.verdict["clauses"])
-            return self._record(verdict, facts, today, deadline=None, phase=CLOSED)
-        verdict = rulebook.decide(facts)
-        # Before the score a verdict is premature, unless the case is terminated anyway
-        # (a finding, or refusing the evaluation).
-        if not verdict.decided or (self.score is None and verdict.klass != rulebook.TERMINATE):
+            return self._record(verdict, facts, today, deadline=None, phase=CLOSED,
+                                basis="rescore")
+        verdict = rulebook.verdict_for(facts)
+        current = self.verdict or {"klass": None, "outcome": None, "clauses": []}
+        if (current["outcome"], current["clauses"]) == (verdict.outcome, list(verdict.clauses)):
             return None
-        if self.verdict and self.verdict["outcome"] == verdict.outcome \
-                and self.verdict["clauses"] == list(verdict.clauses):
-            return None
+        if not verdict.decided:
+            return self._record(verdict, facts, today, deadline=None, phase=UNDECIDED)
         if verdict.klass == rulebook.RECTIFY:
             # A revised verdict keeps the running deadline rather than granting a new one.
             deadline = self.deadline if self.phase == RECTIFYING else \
@@ -180,15 +179,17 @@ class Case(CaseAggregate):
             return self._record(verdict, facts, today, deadline=deadline, phase=RECTIFYING)
         return self._record(verdict, facts, today, deadline=None, phase=DECIDED)
 
-    def _record(self, verdict, facts, today, deadline, phase):
+    def _record(self, verdict, facts, today, deadline, phase, basis="rules"):
+        """`basis` says how the verdict follows from its facts, so it can be re-derived:
+        the rules on the facts; a re-score closing a rectification; a deadline passed."""
         self._decide(uscc=self.uscc, verdict=verdict.to_dict(), facts=facts.to_dict(),
                      inputs=dict(self.inputs), decided_on=today.isoformat(),
-                     deadline=deadline, phase=phase, revises=self.verdict)
+                     deadline=deadline, phase=phase, revises=self.verdict, basis=basis)
         return verdict
 
     @event("Decided")
     def _decide(self, uscc: str, verdict: dict, facts: dict, inputs: dict, decided_on: str,
-                deadline, phase: str, revises):
+                deadline, phase: str, revises, basis: str):
         self.verdict = verdict
         self.deadline = deadline
         self.decided_on = decided_on
@@ -203,7 +204,7 @@ class Case(CaseAggregate):
         verdict = rulebook.after_rectification(self.cohort, False,
                                                rectified=self.verdict["clauses"])
         return self._record(verdict, self.facts(today, campaign), today, deadline=None,
-                            phase=CLOSED)
+                            phase=CLOSED, basis="deadline")
 
     def self_assessment_due_passed(self, today, campaign):
         """No self-assessment by the milestone and no excuse: 六(二) on reconsidering."""

@@ -284,6 +284,17 @@ def decide(facts: Facts) -> Verdict:
     return Verdict(PASS, outcome_label(PASS, facts.cohort))
 
 
+def verdict_for(facts: Facts) -> Verdict:
+    """The case's verdict as it now stands: the evaluation's score is needed for any
+    verdict but termination (a verdict recorded before the score would only be revised
+    when it arrives). Undecided otherwise, which also withdraws an earlier verdict whose
+    grounds are gone (a finding withdrawn, a self-assessment that was on time after all)."""
+    verdict = decide(facts)
+    if facts.grade is None and verdict.klass != TERMINATE:
+        return Verdict(None, None)
+    return verdict
+
+
 def after_rectification(cohort: int, passed: bool, rectified: Iterable[str] = ()) -> Verdict:
     """The re-decision of 四(二): renewed/resumed if the rectification passed, else
     terminated (a missed deadline counts as failed). `rectified` are the clauses that
@@ -373,3 +384,15 @@ def _detail(code: str, facts: Facts) -> str:
     if code in FINDING_CLAUSES:
         return "评估人员认定 / evaluator finding"
     return ""
+
+
+def rederive(basis: str, facts: Facts, rectified: Iterable[str] = ()) -> Verdict:
+    """The verdict a recorded decision must have, from what it recorded: its basis, its
+    facts and (after a rectification) the clauses that were being rectified."""
+    if basis == "rules":
+        return verdict_for(facts)
+    if basis == "rescore":
+        return after_rectification(facts.cohort, decide(facts).klass == PASS, rectified)
+    if basis == "deadline":
+        return after_rectification(facts.cohort, False, rectified)
+    raise ValueError(f"unknown basis {basis!r}")

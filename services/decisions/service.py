@@ -5,11 +5,11 @@ from nameko.rpc import rpc
 
 from shared.errors import BadInput
 from shared.nameko_ext import EventStore, inbox
-from shared.service import EXPECTED, Acting
+from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.decisions.application import Cases, Decisions
 
 
-class DecisionsService:
+class DecisionsService(AuditEntrypoints):
     name = "decisions"
 
     store = EventStore(Decisions, projections=[Cases],
@@ -23,9 +23,9 @@ class DecisionsService:
             self.store.on_upstream(envelope, self.acting.clock.today())
 
     @rpc(expected_exceptions=EXPECTED)
-    def case(self, identity, uscc):
+    def recheck_step(self, identity, start=1):
         self.acting.verify(identity)
-        return self.store.case(uscc)
+        return self.store.recheck_verdicts(start)
 
     @rpc(expected_exceptions=EXPECTED)
     def explain(self, identity, uscc):

@@ -184,10 +184,6 @@ class Evaluation(ServiceApplication):
         return {"withdrawn": withdrawn[0]}
 
     # -- queries ----------------------------------------------------------------------
-    def case(self, uscc):
-        case = self.get_or_none(case_id(uscc))
-        return None if case is None else case.to_dict()
-
     def institutions_in_scope(self, jurisdiction):
         campaign = self.require_campaign()
         self.projections["casefiles"].catch_up()

@@ -3,13 +3,13 @@ from nameko.rpc import rpc
 
 from shared import upload
 from shared.nameko_ext import EventStore, inbox
-from shared.service import EXPECTED, Acting
+from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.evaluation import campaign as campaign_module, forms
 from services.evaluation.application import CaseFiles, Evaluation
 from services.evaluation.rubric import Rubric
 
 
-class EvaluationService:
+class EvaluationService(AuditEntrypoints):
     name = "evaluation"
 
     store = EventStore(Evaluation, projections=[CaseFiles])
@@ -73,11 +73,6 @@ class EvaluationService:
     def withdraw_finding(self, identity, uscc, clause, reason):
         with self.acting(identity) as operator:
             return self.store.withdraw_finding(operator, uscc, clause, reason)
-
-    @rpc(expected_exceptions=EXPECTED)
-    def case(self, identity, uscc):
-        self.acting.verify(identity)
-        return self.store.case(uscc)
 
     @rpc
     def health(self):

@@ -53,10 +53,16 @@ class Entry(CaseAggregate):
     def entry(self):
         return row_of(self.uscc, self.filing, self.verdict)
 
+    def to_dict(self):
+        return {"uscc": self.uscc, "entry": self.entry(),
+                "published_in": [{k: p[k] for k in ("notice_id", "number")}
+                                 for p in self.published_in]}
+
 
 def row_of(uscc, filing, verdict):
-    """The case as a publication row, or None until both filing and verdict are known."""
-    if verdict is None or filing is None:
+    """The case as a publication row, or None until both filing and a verdict are known
+    (a withdrawn verdict, class None, leaves the case open again)."""
+    if verdict is None or filing is None or verdict["class"] is None:
         return None
     return {"uscc": uscc, "name": filing["name"], "category": filing["category"],
             "level": filing["level"], "jurisdiction": filing["jurisdiction"],

@@ -10,7 +10,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared.nameko_ext import EventStore, inbox
-from shared.service import EXPECTED, Acting
+from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.notices import portal, publications
 from services.notices.application import Listing, Notices
 
@@ -20,7 +20,7 @@ TYPES = {"html": "text/html; charset=utf-8", "json": "application/json; charset=
          "xlsx": publications.XLSX_TYPE, "atom": "application/atom+xml; charset=utf-8"}
 
 
-class NoticesService:
+class NoticesService(AuditEntrypoints):
     name = "notices"
 
     store = EventStore(Notices, projections=[Listing])

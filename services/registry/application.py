@@ -110,10 +110,7 @@ class Registry(ServiceApplication):
                 processing_event.collect_events(institution)
         return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
-    def filing(self, uscc):
-        institution = self.get_or_none(case_id(uscc))
-        if institution is None:
-            return None
+    def view(self, institution):
         return dict(institution.filing, in_scope=institution.filing["cohort"] in IN_SCOPE_2023,
                     case_id=str(institution.id), version=institution.version,
                     legal_status=institution.legal_status, activity=institution.activity)

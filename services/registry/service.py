@@ -3,12 +3,12 @@ from nameko.rpc import rpc
 
 from shared import upload
 from shared.nameko_ext import EventStore, inbox
-from shared.service import EXPECTED, Acting
+from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.registry import facts
 from services.registry.application import Filings, Registry
 
 
-class RegistryService:
+class RegistryService(AuditEntrypoints):
     name = "registry"
 
     store = EventStore(Registry, projections=[Filings])
@@ -43,11 +43,6 @@ class RegistryService:
     def on_external_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"]):
             self.store.on_upstream(envelope)
-
-    @rpc(expected_exceptions=EXPECTED)
-    def filing(self, identity, uscc):
-        self.acting.verify(identity)
-        return self.store.filing(uscc)
 
     @rpc(expected_exceptions=EXPECTED)
     def institutions(self, identity, jurisdiction=None, cohort=None, in_scope=None):

@@ -157,7 +157,8 @@ def _unknown_city(path, rows):
 
 
 def _bad_date(path, rows):
-    return factories.set_cell(path, 3, "公开发布日期", "2021-02-30"), 3, "公开发布日期", "2021-02-30"
+    return factories.set_cell(path, 3, "公开发布日期", "2021-02-30"), 3, "公开发布日期", \
+        "2021-02-30"
 
 
 def _bad_scope(path, rows):
@@ -187,7 +188,8 @@ BAD_ROSTERS = {"invalid-uscc": _bad_uscc, "unknown-city": _unknown_city,
 def test_a_roster_with_one_bad_cell_is_refused_and_records_nothing(cluster, tmp_path, kind):
     base = 1100 + 10 * list(BAD_ROSTERS).index(kind)
     rows = [factories.institution(base + i, cohort=2021, city="140200") for i in range(3)]
-    path, row, column, says = BAD_ROSTERS[kind](factories.roster(tmp_path / "bad.xlsx", rows), rows)
+    path = factories.roster(tmp_path / "bad.xlsx", rows)
+    path, row, column, says = BAD_ROSTERS[kind](path, rows)
     before = registry_events(cluster)
 
     rc, out, err = cluster.cli("roster", "import", path, operator="province")
@@ -294,9 +296,22 @@ def test_legal_status_published_on_the_bus_is_recorded_once(cluster, tmp_path):
                                    [(row.uscc, "有效", "2028-06-30", "2023-09-05")])
     assert cluster.cli_json("report", "legal-status", legal)["recorded"] == 1
     publish(cluster, "external.LegalRegistration", event)
-    publish(cluster, "external.LegalRegistration", _legal_event(marker.uscc, 2, source=source))
-    wait_for(lambda: cluster.cli_json("case", "show", marker.uscc)["filing"]["legal_status"],
-             what="the marker event")
+    # Then, from another system, its own sequence 1, and activity from a third: each
+    # source's sequence is its own, so both are recorded (and tell that the redelivery
+    # before them has been consumed).
+    other_source = source + "-other"
+    publish(cluster, "external.LegalRegistration",
+            _legal_event(marker.uscc, 1, source=other_source))
+    publish(cluster, "external.CertificationActivity", json.dumps({
+        "specversion": "1.0", "id": str(uuid.uuid4()), "source": source + "-activity",
+        "type": "pinggu.external.CertificationActivity.v1", "sequence": "1",
+        "data": {"uscc": marker.uscc, "year": 2022,
+                 "rows": [{"occupation": "6-18-02-04", "level": 4, "certified": 9}]}}))
+    marked = wait_for(lambda: (f := cluster.cli_json("case", "show", marker.uscc)["filing"])
+                      ["legal_status"] and f["activity"] and f, what="the marker events")
+    assert marked["legal_status"]["source"] == other_source
+    assert marked["activity"] == {"2022": [{"occupation": "6-18-02-04", "level": 4,
+                                            "certified": 9}]}
     wait_for(lambda: queue_depth(cluster, "registry.inbox") == 0, what="an empty inbox")
 
     assert registry_events(cluster, "LegalStatusReported", row.uscc) == 2  # bus once, file once
