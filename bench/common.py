@@ -100,14 +100,14 @@ class BenchCluster:
             self.cluster.start()
             self.cluster.open_campaign()
         except BaseException:
-            self.close()
+            self.close(keep_logs=True)
             raise
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        self.close(keep_logs=exc_type is not None)
 
-    def close(self):
+    def close(self, keep_logs=False):
         """Stop the services and drop the database and vhost. A service that does not stop
         on SIGTERM (tests.support.Cluster raises, leaving the rest running) is recorded in
         `teardown_problems`, the rest are stopped one by one, and the logs are kept."""
@@ -133,7 +133,7 @@ class BenchCluster:
                     process.wait(timeout=30)
             cluster.destroy()  # nothing left to stop: the vhost and database go
         progress(f"{self.label}: cluster {cluster.name} destroyed")
-        if self.teardown_problems or os.environ.get("PINGGU_BENCH_KEEP"):
+        if keep_logs or self.teardown_problems or os.environ.get("PINGGU_BENCH_KEEP"):
             progress(f"{self.label}: logs kept in {cluster.logdir}")
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -154,10 +154,26 @@ class BenchCluster:
         return self.query(statement, params)[0][0]
 
     def count(self, table, where="", params=()):
-        try:
-            return self.scalar(f"SELECT count(*) FROM {table} {where}", params)
-        except psycopg2.errors.UndefinedTable:
-            return 0
+        return self.scalar(f"SELECT count(*) FROM {table} {where}", params)
+
+    def decided_count(self):
+        """How many cases notices lists as decided, read from its read table. The table
+        has been notices.decided_cases; it is now notices.listing_entries (a row per
+        filing, `entry` set once decided, listed for the in-scope cohorts as `pinggu
+        decided` does). Raises if neither exists, rather than waiting for ever."""
+        if getattr(self, "_decided_sql", None):
+            return self.scalar(self._decided_sql)
+        tables = {r[0] for r in self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'notices'")}
+        if "decided_cases" in tables:
+            self._decided_sql = "SELECT count(*) FROM notices.decided_cases"
+        elif "listing_entries" in tables:
+            self._decided_sql = ("SELECT count(*) FROM notices.listing_entries "
+                                 "WHERE entry IS NOT NULL AND cohort IN (2020, 2021)")
+        else:
+            raise RuntimeError(f"notices has neither decided_cases nor listing_entries "
+                               f"(tables: {sorted(tables)})")
+        return self.scalar(self._decided_sql)
 
     def event_counts(self):
         return {service: self.count(table) for service, table in EVENT_TABLES.items()}
@@ -176,16 +192,28 @@ class BenchCluster:
         seconds, rc, out, err = self.cli(*args, "--json", operator=operator, timeout=timeout)
         return seconds, json.loads(out)
 
-    def wait(self, predicate, what, timeout=600, interval=0.05):
-        """Poll until predicate() is truthy; returns its value and the seconds waited."""
+    def wait(self, predicate, what, timeout=300, interval=0.05, state=None):
+        """Poll until predicate() is truthy; returns its value and the seconds waited.
+        On a timeout the error says `state()` (what was reached) and the event counts."""
         start = time.perf_counter()
         while True:
             value = predicate()
             if value:
                 return value, time.perf_counter() - start
             if time.perf_counter() - start >= timeout:
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+                reached = state() if state else None
+                raise TimeoutError(f"timed out after {timeout}s waiting for {what}"
+                                   + (f" (reached: {reached})" if reached is not None else "")
+                                   + f"; events per service: {self.event_counts()}")
             time.sleep(interval)
+
+    def known_downstream(self, n):
+        """Wait until evaluation and decisions have a case for each of `n` filings."""
+        def state():
+            return {"evaluation.casefiles_status": self.count("evaluation.casefiles_status"),
+                    "decisions.cases_current": self.count("decisions.cases_current")}
+        return self.wait(lambda: all(v >= n for v in state().values()),
+                         f"evaluation and decisions to know the {n} filings", state=state)[1]
 
     def topic_count(self, service, suffix):
         """How many events of `service` have a topic ending in `suffix` (e.g.

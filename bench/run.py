@@ -80,17 +80,16 @@ def bench_spine(res, n):
             roster = factories.roster(bc.path("roster.xlsx"), rows)
             t_import, *_ = bc.cli("roster", "import", roster)
             progress(f"spine: roster of {n} imported in {t_import:.2f} s (CLI)")
-            _, waited = bc.wait(lambda: bc.count("evaluation.casefiles_status") >= n
-                                and bc.count("decisions.cases_current") >= n,
-                                "evaluation and decisions to know the filings")
+            waited = bc.known_downstream(n)
             progress(f"spine: filings known downstream {waited:.2f} s after the import")
             sa = factories.self_assessment(bc.path("sa.xlsx"), rows)
             t_sa, _, out, _ = bc.cli("submit", "self-assessment", sa, "--json",
                                      operator=operator)
             if json.loads(out).get("self_assessed") != n:
                 res.problem("spine", f"self-assessment of {n} rows answered {out.strip()}")
-            _, waited = bc.wait(lambda: bc.topic_count("decisions", "Case.SelfAssessmentNoted")
-                                >= n, "decisions to note the self-assessments")
+            noted = lambda: bc.topic_count("decisions", "Case.SelfAssessmentNoted")  # noqa: E731
+            _, waited = bc.wait(lambda: noted() >= n, "decisions to note the self-assessments",
+                                state=noted)
             progress(f"spine: self-assessment submitted in {t_sa:.2f} s, noted by decisions "
                      f"{waited:.2f} s later")
             bc.cli("clock", "set", "2023-10-31")
@@ -103,11 +102,11 @@ def bench_spine(res, n):
                                          operator=operator)
             if json.loads(out).get("scored") != n:
                 res.problem("spine", f"score sheet of {n} rows answered {out.strip()}")
-            _, _ = bc.wait(lambda: bc.count("notices.decided_cases") >= n,
-                           "notices to list every case", interval=0.02)
+            bc.wait(lambda: bc.decided_count() >= n, "notices to list every case",
+                    interval=0.02, state=bc.decided_count)
             seconds = time.perf_counter() - start
             after = bc.event_counts()
-            listed = bc.scalar("SELECT count(*) FROM notices.decided_cases")
+            listed = bc.decided_count()
             # The same count through the CLI, once, as the operator would see it.
             _, decided = bc.cli_json("decided")
             if len(decided) != n:
@@ -128,7 +127,7 @@ def bench_spine(res, n):
         "whole_run_s": run_seconds, "whole_run_events": run_events,
         "whole_run_events_by_service": {s: end_counts[s] - counts_run[s] for s in end_counts},
     }
-    window = (f"window: score-sheet CLI start -> notices.decided_cases = {n}: "
+    window = (f"window: score-sheet CLI start -> notices lists all {n} (SQL poll): "
               f"{seconds:.2f} s (the CLI call itself {t_submit:.2f} s)")
     res.rate("spine", "cases/s", n / seconds, "cases/s", window)
     res.rate("spine", "events/s (window)", total / seconds, "events/s",
@@ -152,9 +151,7 @@ def bench_roster_import(res):
             progress(f"roster-import: first import {first_s:.2f} s: {first}")
             if first.get("filed") != rows:
                 res.problem("roster-import", f"first import of {rows} rows answered {first}")
-            _, settled = bc.wait(lambda: bc.count("evaluation.casefiles_status") >= rows
-                                 and bc.count("decisions.cases_current") >= rows,
-                                 "evaluation and decisions to know every filing")
+            settled = bc.known_downstream(rows)
             progress(f"roster-import: downstream knew every filing {settled:.2f} s after the "
                      "import returned")
             time.sleep(1.5)
@@ -190,9 +187,7 @@ def bench_evaluation(res, latency=True, report_evaluation=True):
             _, sample = bc.cli_json("sample-province", "--out", path)
             bc.cli("roster", "import", path)
             rows = sample["institutions"]
-            bc.wait(lambda: bc.count("evaluation.casefiles_status") >= rows
-                    and bc.count("decisions.cases_current") >= rows,
-                    "evaluation and decisions to know every filing")
+            bc.known_downstream(rows)
             progress(f"evaluation: {rows} filings known to evaluation and decisions")
             time.sleep(1.5)
             ev = _evaluate_province(res, bc)
@@ -297,8 +292,9 @@ def _answer(res, bench, what, out, err):
 
 def _decision_latency(res, bc):
     scored = bc.topic_count("evaluation", "CaseFile.Scored")
-    _, waited = bc.wait(lambda: bc.topic_count("decisions", "Case.ScoreNoted") >= scored,
-                        "decisions to note every score", timeout=600)
+    noted = lambda: bc.topic_count("decisions", "Case.ScoreNoted")  # noqa: E731
+    _, waited = bc.wait(lambda: noted() >= scored, f"decisions to note all {scored} scores",
+                        timeout=600, state=noted)
     progress(f"decision-latency: decisions noted all {scored} scores "
              f"{waited:.2f} s after the last score sheet's CLI returned")
     time.sleep(1.0)

@@ -5,6 +5,7 @@ The simulated date lives in one row of the cluster's own schema (not any service
 services cache it for a moment only, so a change reaches all of them within a second.
 """
 import datetime
+import threading
 import time
 import zoneinfo
 
@@ -23,13 +24,34 @@ class Clock:
         self.config = config
         self._cached = None
         self._cached_at = 0.0
+        self._conn = None
+        # One connection, so one query at a time (a green lock under eventlet).
+        self._lock = threading.Lock()
 
-    def _connect(self):
-        conn = psycopg2.connect(self.config.dsn())
-        conn.autocommit = True
-        return conn
+    def _execute(self, statement, params=None):
+        """On one connection kept open (reopened if it broke): the clock is read often."""
+        with self._lock:
+            return self._execute_locked(statement, params)
+
+    def _execute_locked(self, statement, params):
+        for attempt in (1, 2):
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg2.connect(self.config.dsn())
+                    self._conn.autocommit = True
+                with self._conn.cursor() as cur:
+                    self._ensure(cur)
+                    cur.execute(statement, params)
+                    return cur.fetchone() if cur.description else None
+            except psycopg2.OperationalError:
+                self._conn = None
+                if attempt == 2:
+                    raise
 
     def _ensure(self, cur):
+        if getattr(self, "_ensured", False):
+            return
+        self._ensured = True
         for statement in DDL:
             try:
                 cur.execute(statement)
@@ -40,14 +62,7 @@ class Clock:
         now = time.monotonic()
         if self._cached_at and now - self._cached_at < CACHE_SECONDS:
             return self._cached
-        conn = self._connect()
-        try:
-            with conn.cursor() as cur:
-                self._ensure(cur)
-                cur.execute("SELECT simulated_date FROM cluster.clock WHERE id = 1")
-                row = cur.fetchone()
-        finally:
-            conn.close()
+        row = self._execute("SELECT simulated_date FROM cluster.clock WHERE id = 1")
         self._cached = row[0] if row else None
         self._cached_at = now
         return self._cached
@@ -61,16 +76,10 @@ class Clock:
         """Set (or with None, clear) the simulated business date for the whole cluster."""
         if not self.config.allow_simulated_clock:
             raise PermissionError("this cluster runs on the wall clock")
-        conn = self._connect()
-        try:
-            with conn.cursor() as cur:
-                self._ensure(cur)
-                cur.execute("INSERT INTO cluster.clock (id, simulated_date, set_by) "
-                            "VALUES (1, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-                            "simulated_date = EXCLUDED.simulated_date, "
-                            "set_by = EXCLUDED.set_by, set_at = now()", (date, operator))
-        finally:
-            conn.close()
+        self._execute("INSERT INTO cluster.clock (id, simulated_date, set_by) "
+                      "VALUES (1, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                      "simulated_date = EXCLUDED.simulated_date, "
+                      "set_by = EXCLUDED.set_by, set_at = now()", (date, operator))
         self._cached_at = 0.0
 
     def show(self):

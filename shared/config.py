@@ -36,8 +36,10 @@ class Config:
             "POSTGRES_USER": self.pg_user,
             "POSTGRES_PASSWORD": self.pg_password,
             "POSTGRES_SCHEMA": schema,
-            "POSTGRES_POOL_SIZE": "5",
-            "POSTGRES_POOL_MAX_OVERFLOW": "10",
+            # Small pools: PostgreSQL's default of 100 connections is shared by every
+            # service of every cluster on the machine (tests run several at once).
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_POOL_MAX_OVERFLOW": "3",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_PRE_PING": "yes",
         }

@@ -4,6 +4,7 @@ A projection applies events in notification order and records how far it got in 
 transaction as the rows it writes, so a crash never applies an event twice or skips one.
 Because the tables are a pure function of the log, they can be rebuilt at any time.
 """
+from eventsourcing.persistence import Notification
 
 
 class Projection:
@@ -50,7 +51,17 @@ class Projection:
                 cur.execute(f"SELECT position FROM {self.schema}.projection_position "
                             "WHERE name = %s FOR UPDATE", (self.name,))
                 position = cur.fetchone()["position"]
-                notifications = self.app.recorder.select_notifications(position + 1, self.BATCH)
+                # Read on this same connection: taking a second one from the pool while
+                # holding this one could deadlock greenthreads when the pool runs dry.
+                cur.execute(f"SELECT notification_id, originator_id, originator_version, "
+                            f"topic, state FROM {self.app.recorder.events_table_name} "
+                            "WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+                            (position, self.BATCH))
+                notifications = [Notification(id=row["notification_id"],
+                                              originator_id=row["originator_id"],
+                                              originator_version=row["originator_version"],
+                                              topic=row["topic"], state=bytes(row["state"]))
+                                 for row in cur.fetchall()]
                 if not notifications:
                     return applied
                 for notification in notifications:

@@ -1,6 +1,10 @@
 import pytest
 
-from tests.support import Cluster
+from tests.support import Cluster, remove_stale_clusters
+
+
+def pytest_sessionstart(session):
+    remove_stale_clusters()
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,35 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICES = ("registry", "evaluation", "decisions", "notices")
 
 
+def _die_with_parent():
+    """A service started by a test dies with the test process, even one that is killed
+    (Linux's PR_SET_PDEATHSIG), so no cluster outlives the run that started it."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def remove_stale_clusters(prefix="pinggu_test_"):
+    """Drop the databases and vhosts of test clusters nobody uses any more (left by a run
+    that was killed before it could clean up)."""
+    conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT datname FROM pg_database d WHERE datname LIKE %s AND NOT EXISTS "
+                    "(SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+                    (prefix + "%",))
+        stale = [row[0] for row in cur.fetchall()]
+        for name in stale:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cur.execute("SELECT datname FROM pg_database")
+        alive = {row[0] for row in cur.fetchall()}
+    conn.close()
+    vhosts = subprocess.run(["rabbitmqctl", "-q", "list_vhosts", "name"], capture_output=True,
+                            text=True, timeout=60).stdout.split()
+    for vhost in vhosts:
+        if vhost.startswith(prefix) and vhost not in alive:
+            rabbitmqctl("delete_vhost", vhost)
+
+
 def rabbitmqctl(*args):
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
@@ -61,7 +90,7 @@ class Cluster:
             log = open(os.path.join(self.logdir, f"{key}.log"), "ab")
             self.processes[key] = subprocess.Popen(
                 [sys.executable, "-m", "services.run", service], cwd=ROOT, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT)
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         self.wait_healthy(services)
         return self
 
@@ -86,9 +115,19 @@ class Cluster:
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            self._dump_stacks(key, process.pid)
             process.kill()  # the service's own stop timeout failed; do not leak it
             process.wait(timeout=30)
             raise AssertionError(f"{key} did not stop on signal {sig}")
+
+    def _dump_stacks(self, key, pid):
+        """Where a hung service is stuck, into its log (py-spy, where installed)."""
+        spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+        if os.path.exists(spy):
+            with open(os.path.join(self.logdir, f"{key}.log"), "ab") as log:
+                log.write(b"\n=== hung on stop: py-spy dump ===\n")
+                subprocess.run([spy, "dump", "--pid", str(pid)], stdout=log,
+                               stderr=subprocess.STDOUT, timeout=60)
 
     def stop_all(self):
         for key in list(self.processes):
