@@ -389,7 +389,7 @@ def table(res):
     head = f"{'benchmark':<17}{'metric':<42}{'value':>12} {'unit':<9}{'x baseline':>11}  note"
     lines.append(head)
     lines.append("-" * len(head))
-    for r in res.rows:
+    for r in sorted(res.rows, key=lambda r: BENCHMARKS.index(r["benchmark"])):
         value = f"{r['value']:.2f}" if isinstance(r["value"], float) else str(r["value"])
         ratio = f"{r['ratio_to_baseline']:.4f}" if r["ratio_to_baseline"] is not None else "-"
         lines.append(f"{r['benchmark']:<17}{r['metric']:<42}{value:>12} {r['unit']:<9}"

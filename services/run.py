@@ -45,6 +45,9 @@ def main(argv=None):
         # stop waits for running workers; one that hangs past the limit is killed.
         eventlet.spawn_n(runner.stop)
         eventlet.spawn_after(STOP_TIMEOUT, kill)
+        # And if even that cannot run (the hub itself stuck), the OS ends the process:
+        # SIGALRM's default action terminates it.
+        signal.alarm(2 * STOP_TIMEOUT)
 
     def kill():
         logger.error("service.stop_timed_out", seconds=STOP_TIMEOUT)

@@ -90,14 +90,11 @@ class Outbox:
         self._amqp = self._producer = None
         self._drop_lock_connection()
 
-    def publish_pending(self):
-        """Publish what was committed since the recorded position; returns how many."""
-        if not self.is_leader():
-            return 0
-        start = self.position() + 1
-        notifications = self.app.recorder.select_notifications(start, BATCH)
-        if not notifications:
-            return 0
+    def pending(self):
+        return self.app.recorder.select_notifications(self.position() + 1, BATCH)
+
+    def publish(self, notifications):
+        """Send the notifications' events; returns once the broker has confirmed each."""
         producer = self._connect()
         try:
             for notification in notifications:
@@ -118,5 +115,14 @@ class Outbox:
         except Exception:
             self._amqp = self._producer = None
             raise
+
+    def publish_pending(self):
+        """Publish what was committed since the recorded position; returns how many."""
+        if not self.is_leader():
+            return 0
+        notifications = self.pending()
+        if not notifications:
+            return 0
+        self.publish(notifications)
         self._record_position(notifications[-1].id)
         return len(notifications)

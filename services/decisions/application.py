@@ -122,13 +122,25 @@ class Decisions(ServiceApplication):
             opened_on=envelope.get("businessdate") or data["milestones"]["self_assessment_due"]))
 
     def campaign(self):
-        if "cases" in getattr(self, "projections", {}):
+        """The current campaign. Called for every upstream event, so it reads the latest
+        campaign's id only, and keeps the (never changing) campaigns in memory; the
+        projection is caught up only while no campaign is known."""
+        row = self._latest_campaign()
+        if row is None:
             self.projections["cases"].catch_up()
+            row = self._latest_campaign()
+        if row is None:
+            return None
+        cache = self.__dict__.setdefault("_campaigns", {})
+        if row["campaign_id"] not in cache:
+            cache[row["campaign_id"]] = self.repository.get(row["campaign_id"])
+        return cache[row["campaign_id"]]
+
+    def _latest_campaign(self):
         with self.recorder.datastore.transaction(commit=False) as cur:
             cur.execute("SELECT campaign_id FROM decisions.cases_campaigns "
                         "ORDER BY position DESC LIMIT 1")
-            row = cur.fetchone()
-        return self.repository.get(row["campaign_id"]) if row else None
+            return cur.fetchone()
 
     # -- deadlines --------------------------------------------------------------------
     def sweep(self, today):

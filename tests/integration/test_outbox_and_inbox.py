@@ -1,0 +1,131 @@
+"""The outbox publishes committed events in order and resumes after a crash, with one
+publisher at a time; an upstream event is applied exactly once; projections resume."""
+import datetime
+import json
+
+import pytest
+from kombu import Connection, Queue, binding
+
+from shared import bus, integration
+from shared.application import case_id
+from shared.metadata import caused_by
+from shared.outbox import Outbox
+from services.registry.application import Filings, Registry
+from services.evaluation.application import CaseFiles, Evaluation
+from tests import factories
+
+
+@pytest.fixture(scope="module")
+def registry(environment):
+    config, _ = environment
+    app = Registry(config)
+    app.projections = {"filings": Filings(app)}
+    app.projections["filings"].create_tables()
+    yield app
+    app.close()
+
+
+def file(app, *numbers):
+    rows = [factories.institution(n).to_dict() for n in numbers]
+    with caused_by("province", "province", business_date=datetime.date(2023, 8, 28)):
+        app.import_roster(rows)
+    return rows
+
+
+def listen(config):
+    """A queue bound to every registry event, as another HR system would subscribe."""
+    connection = Connection(config.amqp_uri)
+    queue = Queue("test.listener", bindings=[binding(bus.events_exchange(config),
+                                                     routing_key="registry.#")],
+                  exclusive=True)
+    bus.declare_exchange(connection, config)
+    queue(connection.channel()).declare()
+    return connection, queue
+
+
+def drain(connection, queue):
+    bodies = []
+    channel = connection.channel()
+    bound = queue(channel)
+    while (message := bound.get(no_ack=True)) is not None:
+        bodies.append(json.loads(message.body))
+    return bodies
+
+
+def test_the_outbox_publishes_in_order_and_resumes_after_a_crash(environment, registry):
+    config, _ = environment
+    connection, queue = listen(config)
+    try:
+        rows = file(registry, 7001, 7002, 7003)
+        outbox = Outbox(registry, config)
+        assert outbox.publish_pending() >= 3
+        first = drain(connection, queue)
+        assert [e["data"]["filing"]["uscc"] for e in first][-3:] == [r["uscc"] for r in rows]
+        assert all(e["specversion"] == "1.0" and e["source"] == "/pinggu/registry"
+                   for e in first)
+
+        # A crash after publishing and before recording the position: the next publisher
+        # sends the same events again, with the same ids.
+        file(registry, 7004)
+        outbox.publish(outbox.pending())  # and the process dies before recording it
+        outbox.close()
+        again = Outbox(registry, config)
+        assert again.publish_pending() == 1
+        second = drain(connection, queue)
+        assert len(second) == 2 and second[0]["id"] == second[1]["id"]
+        assert again.publish_pending() == 0
+        again.close()
+    finally:
+        connection.release()
+
+
+def test_only_one_outbox_publishes_at_a_time(environment, registry):
+    config, _ = environment
+    one, two = Outbox(registry, config), Outbox(registry, config)
+    try:
+        assert one.is_leader()
+        assert not two.is_leader()
+        file(registry, 7010)
+        assert two.publish_pending() == 0
+        one.close()  # the leader goes: its lock goes with its connection
+        assert two.is_leader()
+        assert two.publish_pending() == 1
+    finally:
+        one.close()
+        two.close()
+
+
+def test_an_upstream_event_is_applied_exactly_once(environment, registry):
+    config, _ = environment
+    evaluation = Evaluation(config)
+    try:
+        rows = file(registry, 7020)
+        notification = registry.recorder.select_notifications(
+            registry.recorder.max_notification_id(), 1)[0]
+        envelope = integration.to_cloudevent("registry", notification.id,
+                                             registry.mapper.to_domain_event(notification))
+        with caused_by("system", "system"):
+            assert evaluation.on_upstream(envelope) is True
+            assert evaluation.on_upstream(envelope) is False  # a redelivery
+        events = list(evaluation.events.get(case_id(rows[0]["uscc"])))
+        assert [type(e).__name__ for e in events] == ["Opened"]
+        assert events[0].meta["actor"] == "system"
+    finally:
+        evaluation.close()
+
+
+def test_a_projection_resumes_where_it_stopped_and_applies_each_event_once(environment,
+                                                                          registry):
+    file(registry, 7030, 7031)
+    projection = registry.projections["filings"]
+    projection.catch_up()
+    assert projection.position() == registry.recorder.max_notification_id()
+    file(registry, 7032)
+    assert projection.catch_up(max_events=1) == 1
+    assert projection.catch_up() == 0
+    with registry.recorder.datastore.transaction(commit=False) as cur:
+        cur.execute("SELECT count(*) AS n FROM registry.filings_current")
+        rows = cur.fetchone()["n"]
+        cur.execute("SELECT count(*) AS n FROM registry.registry_events "
+                    "WHERE topic LIKE '%%.Filed'")
+        assert rows == cur.fetchone()["n"]
