@@ -23,6 +23,13 @@ class CaseAggregate(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
+    @staticmethod
+    def create_id(uscc=None, **_):
+        """An institution's aggregate has the case's id, the same in every service."""
+        import uuid
+        from shared.application import case_id
+        return case_id(uscc) if uscc else uuid.uuid4()
+
     @classmethod
     def _create(cls, event_class, *, id=None, **kwargs: Any):
         kwargs.setdefault("meta", metadata.current())

@@ -341,7 +341,7 @@ def write_sheet(workbook_or_path, title, columns, rows, *, widths=None, comments
             raise ValueError(f"row {row_index} has {len(values)} values for "
                              f"{len(columns)} columns")
         for col_index, value in enumerate(values, start=1):
-            _write_cell(ws.cell(row=row_index, column=col_index), value)
+            write_cell(ws.cell(row=row_index, column=col_index), value)
             longest[col_index - 1] = max(longest[col_index - 1], _display_width(value))
 
     for index, column in enumerate(columns, start=1):
@@ -372,7 +372,8 @@ def _new_sheet(wb, title):
     return wb.create_sheet(title)
 
 
-def _write_cell(cell, value):
+def write_cell(cell, value):
+    """Set a cell so that no text ever becomes a formula (see the module docstring)."""
     if isinstance(value, str):
         # Control characters are not allowed in XML; openpyxl would raise mid-file.
         value = ILLEGAL_CHARACTERS_RE.sub("", value)

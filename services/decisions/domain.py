@@ -12,7 +12,7 @@ import datetime
 from eventsourcing.domain import event
 
 from shared.aggregate import CaseAggregate
-from shared.application import campaign_id, case_id
+from shared.application import campaign_id
 from services.decisions import rulebook
 
 UNDECIDED, DECIDED, RECTIFYING, CLOSED = "undecided", "decided", "rectifying", "closed"
@@ -43,10 +43,6 @@ class Campaign(CaseAggregate):
 
 
 class Case(CaseAggregate):
-    @staticmethod
-    def create_id(uscc):
-        return case_id(uscc)
-
     @event("Opened")
     def __init__(self, uscc: str):
         self.uscc = uscc

@@ -8,7 +8,6 @@ has to re-read a form.
 from eventsourcing.domain import event
 
 from shared.aggregate import CaseAggregate
-from shared.application import case_id
 
 
 def derive_activity(filing, activity, evaluated_through_year):
@@ -33,10 +32,6 @@ def derive_activity(filing, activity, evaluated_through_year):
 
 
 class CaseFile(CaseAggregate):
-    @staticmethod
-    def create_id(uscc, **_):
-        return case_id(uscc)
-
     @event("Opened")
     def __init__(self, uscc: str, filing: dict):
         self.uscc = uscc

@@ -35,7 +35,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from shared import xlsx
 from shared.errors import BadInput
 from services.decisions.rulebook import CLAUSES, FINDING_CLAUSES, parse_clause
-from services.evaluation.rubric import DEFAULT_RUBRIC, Rubric, ScoreError, to_decimal
+from services.evaluation.rubric import (DEFAULT_RUBRIC, Rubric, ScoreError, json_number,
+                                       to_decimal)
 from services.registry import uscc as uscc_codes
 
 SELF_ASSESSMENT = "self-assessment"
@@ -90,12 +91,6 @@ _PARENS = str.maketrans({"（": "(", "）": ")"})
 
 
 # ------------------------------------------------------------------------ row classes
-
-def _json_number(d: Decimal) -> int | float:
-    # Integers stay ints so that 20 reads back as 20, not 20.0; other values go through
-    # float, whose repr round-trips what the cell held.
-    return int(d) if d == d.to_integral_value() else float(d)
-
 
 @dataclass(frozen=True)
 class ScoreRow:
@@ -193,7 +188,7 @@ def _score_row(row, rubric, seen):
         score = rubric.score(typed)
     except ScoreError as exc:
         raise row.error(exc.area or rubric.short_names[0], str(exc)) from None
-    areas = {a: _json_number(to_decimal(v, a)) for a, v in typed.items()}
+    areas = {a: json_number(to_decimal(v, a)) for a, v in typed.items()}
     return ScoreRow(row.row_number, code, areas, score.to_dict(),
                     row.text(COL_EVALUATOR, max_length=EVALUATOR_MAX),
                     row.date(COL_EVALUATED_ON).isoformat())
@@ -233,7 +228,7 @@ def _institution_row(row, seen):
         assessors=row.int(COL_ASSESSORS, minimum=0),
         supervisors=row.int(COL_SUPERVISORS, minimum=0),
         experts=row.int(COL_EXPERTS, minimum=0),
-        self_score=_json_number(row.decimal(COL_SELF_SCORE, minimum=0,
+        self_score=json_number(row.decimal(COL_SELF_SCORE, minimum=0,
                                             maximum=SELF_SCORE_MAX)),
         activity=[])
 
@@ -427,7 +422,7 @@ def _clause_list():
 
 
 def _points(d: Decimal) -> str:
-    return str(_json_number(d))
+    return str(json_number(d))
 
 
 _USCC = _Column(COL_USCC, "18 位统一社会信用代码(GB 32100-2015),校验位须正确;模板已预填",

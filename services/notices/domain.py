@@ -8,15 +8,10 @@ import uuid
 from eventsourcing.domain import event
 
 from shared.aggregate import CaseAggregate
-from shared.application import case_id
 
 
 class Entry(CaseAggregate):
     """One institution as the publications list it."""
-
-    @staticmethod
-    def create_id(uscc):
-        return case_id(uscc)
 
     @event("Opened")
     def __init__(self, uscc: str):

@@ -38,7 +38,6 @@ from urllib.parse import quote
 import jinja2
 import openpyxl
 from markupsafe import Markup
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -46,7 +45,7 @@ from openpyxl.utils import get_column_letter
 from services.decisions import rulebook as rb
 from services.registry.cities import CITIES, PROVINCE
 from shared.dates import BUSINESS_TZ, parse_date
-from shared.xlsx import save_workbook
+from shared.xlsx import save_workbook, write_cell
 
 ISSUER = "山西省人力资源和社会保障厅"
 PROVINCIAL_CENTER = "山西省职业技能鉴定中心"
@@ -240,7 +239,6 @@ SUMMARY_COLUMNS = [
 ]
 _WIDTHS = [6, 22, 36, 18, 10, 18, 9, 9, 9, 16, 40, 12, 12]
 _TITLE_ROW, _INFO_ROW, _HEADER_ROW = 1, 2, 3
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _THIN = Side(style="thin")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
@@ -286,13 +284,13 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
 
     ws.merge_cells(f"A{_TITLE_ROW}:{last_col}{_TITLE_ROW}")
     title = ws.cell(row=_TITLE_ROW, column=1)
-    _put(title, campaign_title)
+    write_cell(title, campaign_title)
     title.font = Font(bold=True, size=16)
     title.alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[_TITLE_ROW].height = 30
 
     ws.merge_cells(f"A{_INFO_ROW}:{last_col}{_INFO_ROW}")
-    _put(ws.cell(row=_INFO_ROW, column=1),
+    write_cell(ws.cell(row=_INFO_ROW, column=1),
          f"评估单位：{authority(jurisdiction) if jurisdiction else ISSUER}　　"
          f"机构数：{len(rows)}　　"
          f"填报日期：{_zh_date(generated_on)}")
@@ -309,7 +307,7 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
     for row_index, values in enumerate(rows, start=_HEADER_ROW + 1):
         for col_index, value in enumerate(values, start=1):
             cell = ws.cell(row=row_index, column=col_index)
-            _put(cell, value)
+            write_cell(cell, value)
             cell.alignment, cell.border = wrap, _BORDER
             if isinstance(value, dt.date):
                 cell.number_format = "yyyy-mm-dd"
@@ -323,21 +321,6 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
     _print_setup(ws, campaign_title)
     save_workbook(wb, path)
     return path
-
-
-def _put(cell, value):
-    """Set a cell so that no text becomes a formula (same technique as shared.xlsx)."""
-    if isinstance(value, str):
-        # Control characters are not allowed in XML; openpyxl would raise mid-file.
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.value = value
-        if value.startswith(_FORMULA_START):
-            # openpyxl makes any "=..." string a formula and Excel evaluates the others
-            # on edit: force a literal string and set quotePrefix so it stays one.
-            cell.data_type = "s"
-            cell.quotePrefix = True
-        return
-    cell.value = value
 
 
 def _print_setup(ws, title):

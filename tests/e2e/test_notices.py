@@ -1,7 +1,5 @@
 """The publications (issue 6): the opinions and 附件3, the province's notice and its
 correction, the portal's feeds and pages, and hostile institution names made inert."""
-import base64
-import datetime
 import json
 import os
 import shutil

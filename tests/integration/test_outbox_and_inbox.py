@@ -11,7 +11,7 @@ from shared.application import case_id
 from shared.metadata import caused_by
 from shared.outbox import Outbox
 from services.registry.application import Filings, Registry
-from services.evaluation.application import CaseFiles, Evaluation
+from services.evaluation.application import Evaluation
 from tests import factories
 
 
