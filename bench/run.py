@@ -16,7 +16,8 @@ from common import (JURISDICTIONS, BenchCluster, baseline_inserts,  # noqa: E402
                     fill_score_sheet, fill_self_assessment, median, operator_for,
                     percentile, progress)
 
-BENCHMARKS = ("baseline", "spine", "roster-import", "evaluation", "decision-latency")
+BENCHMARKS = ("baseline", "spine", "roster-import", "evaluation", "decision-latency",
+              "publications", "replay-verify")
 SPINE_CITY = "140100"
 
 
@@ -404,6 +405,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=200, help="cases of the spine benchmark")
     parser.add_argument("--baseline-n", type=int, default=2000,
                         help="rows of the baseline (default 2000)")
+    parser.add_argument("--events", type=int, default=100000,
+                        help="events in the store of the replay-verify benchmark "
+                             "(at least; default 100000)")
     parser.add_argument("--json", help="write the results as JSON to this file")
     args = parser.parse_args(argv)
     only = BENCHMARKS if not args.only else tuple(x.strip() for x in args.only.split(","))
@@ -424,6 +428,12 @@ def main(argv=None):
         steps.append(("evaluation" if "evaluation" in only else "decision-latency",
                       lambda: bench_evaluation(res, latency="decision-latency" in only,
                                                report_evaluation="evaluation" in only)))
+    if "publications" in only:
+        from publications import bench_publications
+        steps.append(("publications", lambda: bench_publications(res)))
+    if "replay-verify" in only:
+        from replay_verify import bench_replay_verify
+        steps.append(("replay-verify", lambda: bench_replay_verify(res, args.events)))
     for name, step in steps:
         t = time.perf_counter()
         try:

@@ -90,7 +90,9 @@ def cmd_template(args, cluster):
     institutions = cluster.call("registry", "institutions", args.jurisdiction, None, True)
     if not institutions:
         raise BadInput(f"no institution in scope in jurisdiction {args.jurisdiction}")
-    forms.write_template(args.kind, _parent_of(args.out), institutions)
+    from services.evaluation.rubric import Rubric
+    rubric = Rubric.from_dict(cluster.call("evaluation", "campaign")["rubric"])
+    forms.write_template(args.kind, _parent_of(args.out), institutions, rubric=rubric)
     _print(args, {"out": args.out, "kind": args.kind, "jurisdiction": args.jurisdiction,
                   "institutions": len(institutions)},
            lambda r: print(f"{r['out']}: {r['kind']} for {r['institutions']} institutions "

@@ -11,7 +11,9 @@ import uuid
 SPECVERSION = "1.0"
 TYPE_PREFIX = "pinggu"
 EVENT_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-0000000000e7")
-ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp", "meta")
+# Carried by the envelope (or, originator_topic, an implementation detail of the library).
+ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp", "meta",
+                   "originator_topic")
 
 
 class PoisonMessage(Exception):

@@ -152,6 +152,13 @@ class Inbox(Consumer):
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         IN_FLIGHT["count"] -= 1
+        if exc_info is not None and issubclass(exc_info[0], integration.PoisonMessage):
+            # The handler found the message can never be processed: no retries.
+            log.get("inbox").error("inbox.poison_message", service=self.service,
+                                   type=message.envelope.get("type"),
+                                   id=message.envelope.get("id"), reason=str(exc_info[1]))
+            message.reject(requeue=False)
+            return
         if exc_info is not None:
             deliveries = (message.headers or {}).get("x-delivery-count", 0)
             log.get("inbox").error(

@@ -86,6 +86,8 @@ class Case(CaseAggregate):
 
     @event("SelfAssessmentNoted")
     def note_self_assessment(self, on_time: bool, derived: dict, source_event: str):
+        # A corrected self-assessment handed in late does not undo one that was on time.
+        on_time = on_time or bool(self.self_assessment and self.self_assessment["on_time"])
         self.self_assessment = {"on_time": on_time, "derived": derived}
         self.inputs["self_assessment"] = {"event": source_event, "on_time": on_time,
                                           "activity_years": derived["activity_years"],
@@ -127,15 +129,24 @@ class Case(CaseAggregate):
         legal = self.legal_status or {}
         legal_until = legal.get("legal_valid_until") or self.filing.get("legal_valid_until")
         derived = (self.self_assessment or {}).get("derived")
-        years = None
-        if derived is not None or self.registry_activity:
-            years = set(derived["activity_years"] if derived else ())
-            years |= {int(y) for y, certified in self.registry_activity.items() if certified}
+        filed_year = int(self.filing["published_on"][:4])
+        reported = {int(y) for y in self.registry_activity}
+        active = {int(y) for y, certified in self.registry_activity.items() if certified}
+        window = set(range(filed_year, (campaign.evaluated_through_year if campaign
+                                        else filed_year) + 1))
+        if derived is not None:
+            years = set(derived["activity_years"]) | active
+        elif reported and window <= reported:
+            # Without a self-assessment, another system's reports decide only if they
+            # cover every year: a year nobody reported is unknown, not inactive.
+            years = active
+        else:
+            years = None
         return rulebook.Facts(
             cohort=self.cohort,
             grade=self.score["grade"] if self.score else None,
             findings=frozenset(f["clause"] for f in self.findings.values() if f["active"]),
-            filed_year=int(self.filing["published_on"][:4]),
+            filed_year=filed_year,
             activity_years=frozenset(years) if years is not None else None,
             evaluated_through_year=campaign.evaluated_through_year if campaign else None,
             seriously_out_of_scope=bool(derived and derived["seriously_out_of_scope"]),

@@ -19,7 +19,8 @@ class DecisionsService(AuditEntrypoints):
     @inbox("decisions", ["registry.Institution.#", "evaluation.CaseFile.#",
                          "evaluation.Campaign.#"])
     def on_upstream_event(self, envelope):
-        with self.acting.system(causation_id=envelope["id"]):
+        with self.acting.system(causation_id=envelope["id"],
+                                campaign=envelope.get("campaign")):
             self.store.on_upstream(envelope, self.acting.clock.today())
 
     @rpc(expected_exceptions=EXPECTED)

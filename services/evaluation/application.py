@@ -178,6 +178,11 @@ class Evaluation(ServiceApplication):
         return {"excused": uscc}
 
     def withdraw_finding(self, operator, uscc, clause, reason):
+        from services.decisions.rulebook import parse_clause
+        try:
+            clause = parse_clause(clause)
+        except ValueError as exc:
+            raise BadInput(str(exc), column="条款")
         withdrawn = []
         self._one(operator, uscc, lambda case: withdrawn.append(
             case.withdraw_finding(clause, reason)))

@@ -17,23 +17,35 @@ class EvaluationService(AuditEntrypoints):
 
     @inbox("evaluation", ["registry.Institution.#"])
     def on_registry_event(self, envelope):
-        with self.acting.system(causation_id=envelope["id"]):
+        with self.acting.system(causation_id=envelope["id"],
+                                campaign=envelope.get("campaign")):
             self.store.on_upstream(envelope)
 
     @rpc(expected_exceptions=EXPECTED)
     def open_campaign(self, identity, spec=None):
-        with self.acting(identity) as operator:
+        spec = campaign_module.validate(spec or campaign_module.DEFAULT_2023)
+        with self.acting(identity, campaign=spec["notice"]) as operator:
             operator.require_role("province")
-            spec = campaign_module.validate(spec or campaign_module.DEFAULT_2023)
             return self.store.open_campaign(spec)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def campaign(self, identity):
+        """The open campaign, with its rubric (templates are written from it)."""
+        self.acting.verify(identity)
+        campaign = self.store.require_campaign()
+        return {**campaign.to_dict(), "rubric": campaign.rubric}
 
     @rpc(expected_exceptions=EXPECTED)
     def campaign_status(self, identity):
         self.acting.verify(identity)
         return self.store.status(self.acting.clock.today())
 
+    def _campaign(self):
+        campaign = self.store.current_campaign()
+        return campaign.notice if campaign else None
+
     def _submit(self, identity, file, read, record):
-        with self.acting(identity) as operator:
+        with self.acting(identity, campaign=self._campaign()) as operator:
             operator.require_writer()
             with upload.received(file) as path:
                 rows = read(path, file["filename"])
@@ -66,12 +78,12 @@ class EvaluationService(AuditEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def accept_excuse(self, identity, uscc, reason):
-        with self.acting(identity) as operator:
+        with self.acting(identity, campaign=self._campaign()) as operator:
             return self.store.accept_excuse(operator, uscc, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def withdraw_finding(self, identity, uscc, clause, reason):
-        with self.acting(identity) as operator:
+        with self.acting(identity, campaign=self._campaign()) as operator:
             return self.store.withdraw_finding(operator, uscc, clause, reason)
 
     @rpc

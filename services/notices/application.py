@@ -11,6 +11,7 @@ from services.notices import publications
 from services.notices.domain import Entry, Notice, notice_id
 
 IN_SCOPE = (2020, 2021)
+CAMPAIGN = "晋人社办函〔2023〕223号"  # the campaign whose results these publications carry
 FILING_EVENTS = ("registry.Institution.Filed", "registry.Institution.FilingChanged")
 NUMBER = "晋人社评估〔{year}〕{sequence}号"
 
@@ -87,10 +88,13 @@ class Notices(ServiceApplication):
                         (list(IN_SCOPE), *params))
             return cur.fetchall()
 
-    def decided(self, jurisdiction=None):
+    def decided(self, jurisdiction=None, public=False):
+        """The decided cases; `public` leaves out the scores, which only the department
+        and the evaluators see (the notice and the portal carry outcomes, not scores)."""
         rows = self._rows("AND jurisdiction = %s", (jurisdiction,)) if jurisdiction \
             else self._rows()
-        return [row["entry"] for row in rows if row["entry"]]
+        entries = [row["entry"] for row in rows if row["entry"]]
+        return [public_entry(e) for e in entries] if public else entries
 
     def _entries(self, jurisdictions):
         """The rows of these jurisdictions; BadInput naming the open cases if any."""
@@ -149,7 +153,7 @@ class Notices(ServiceApplication):
         correction listing only what changed, naming the notice it corrects."""
         def command():
             previous = self.published_notices()
-            entries = self._entries(self._all_jurisdictions())
+            entries = [public_entry(e) for e in self._entries(self._all_jurisdictions())]
             corrects = None
             if previous:
                 last = previous[-1]
@@ -188,6 +192,10 @@ class Notices(ServiceApplication):
         with self.recorder.datastore.transaction(commit=False) as cur:
             cur.execute("SELECT DISTINCT jurisdiction FROM notices.listing_entries")
             return [row["jurisdiction"] for row in cur.fetchall()]
+
+
+def public_entry(entry):
+    return {**entry, "total": None, "grade": None}
 
 
 def _xlsx_bytes(jurisdiction, entries, today):

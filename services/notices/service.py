@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.notices import portal, publications
-from services.notices.application import Listing, Notices
+from services.notices.application import CAMPAIGN, Listing, Notices
 
 JURISDICTIONS = ("140000", "140100", "140200", "140300", "140400", "140500", "140600",
                  "140700", "140800", "140900", "141000", "141100")
@@ -29,13 +29,14 @@ class NoticesService(AuditEntrypoints):
     @inbox("notices", ["registry.Institution.Filed", "registry.Institution.FilingChanged",
                        "decisions.Case.Decided"])
     def on_upstream_event(self, envelope):
-        with self.acting.system(causation_id=envelope["id"]):
+        with self.acting.system(causation_id=envelope["id"],
+                                campaign=envelope.get("campaign")):
             self.store.on_upstream(envelope)
 
     # -- operators --------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def publish_opinions(self, identity, jurisdiction=None):
-        with self.acting(identity) as operator:
+        with self.acting(identity, campaign=CAMPAIGN) as operator:
             operator.require_writer()
             wanted = [jurisdiction] if jurisdiction else \
                 [j for j in JURISDICTIONS if operator.may_act_for(j)]
@@ -48,7 +49,7 @@ class NoticesService(AuditEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def publish_notice(self, identity, title=None):
-        with self.acting(identity) as operator:
+        with self.acting(identity, campaign=CAMPAIGN) as operator:
             operator.require_role("province")
             return self.store.publish_notice(self.acting.clock.today(), title)
 
@@ -118,7 +119,8 @@ class NoticesService(AuditEntrypoints):
 
     @http("GET", "/api/decided")
     def http_decided(self, request):
-        body = json.dumps({"cases": self.store.decided(request.args.get("jurisdiction"))},
+        body = json.dumps({"cases": self.store.decided(request.args.get("jurisdiction"),
+                                                       public=True)},
                           ensure_ascii=False).encode()
         return self._respond(request, body, TYPES["json"])
 

@@ -41,7 +41,8 @@ class RegistryService(AuditEntrypoints):
 
     @inbox("registry", ["external.#"])
     def on_external_event(self, envelope):
-        with self.acting.system(causation_id=envelope["id"]):
+        with self.acting.system(causation_id=envelope["id"],
+                                campaign=envelope.get("campaign")):
             self.store.on_upstream(envelope)
 
     @rpc(expected_exceptions=EXPECTED)
