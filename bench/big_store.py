@@ -226,7 +226,7 @@ def build(cluster, target_events, events_per_institution=9.4):
     store = Store(cluster)
     try:
         # Enough provinces for the target, by an estimate per filed institution (about
-        # 9 events: in scope ~12.5, out of scope ~6); more are added if short.
+        # 9.5 events: in scope ~12.5, out of scope ~6); the benchmark reports it if short.
         wanted = int(target_events / events_per_institution) + 1
         rows, seeds, skipped = rosters(wanted)
         in_scope = [r for r in rows if r.cohort in (2020, 2021)]

@@ -8,7 +8,7 @@ import json
 import os
 import time
 
-from common import CliFailed, progress
+from common import JURISDICTIONS, BenchCluster, CliFailed, progress
 from big_store import cluster_environment
 
 BENCH = "publications"
@@ -119,7 +119,6 @@ def _findings(bc, institutions, plan, forms):
 
 
 def bench_publications(res):
-    from common import BenchCluster
     bc = BenchCluster(BENCH)
     try:
         with bc:
@@ -150,7 +149,6 @@ def bench_publications(res):
     finally:
         for text in bc.teardown_problems:
             res.problem(BENCH, f"teardown: {text}")
-    from common import JURISDICTIONS
     if sorted(opinions) != sorted(JURISDICTIONS):
         res.problem(BENCH, f"publish opinions (province) gave {sorted(opinions)}, expected "
                            "the 12 jurisdictions")

@@ -1,5 +1,5 @@
 """The `replay-verify` benchmark (bench/README.md): a store of 100,000 events or more
-across the four services (built in this process, bench/store.py), the services started
+across the four services (built in this process, bench/big_store.py), the services started
 on it, then `pinggu replay verify` and `pinggu audit verify` timed next to a raw
 sequential read of the same event tables."""
 import json

@@ -1,5 +1,6 @@
 """nameko glue: the event-store dependency (with its outbox and projections running beside
 the service) and the exactly-once inbox entrypoint. The domain knows nothing of this."""
+import threading
 import time
 
 import eventlet
@@ -38,20 +39,30 @@ class EventStore(DependencyProvider):
         from shared.clock import Clock
         self.clock = Clock(self.config)
         self.running = True
+        self.stopped = threading.Event()  # green under eventlet
         self.log = log.get("eventstore").bind(service=self.app.schema)
 
     def start(self):
         self.container.spawn_managed_thread(self._follow, identifier="eventstore.follow")
 
     def stop(self):
+        """Let the follow loop finish its round before closing what it uses; the pools
+        are left to the process's exit (closing a connection under a greenthread that is
+        still using it could hang the stop)."""
         self.running = False
+        self.stopped.wait(timeout=5)
         self.outbox.close()
-        self.app.close()
 
     def kill(self):
         self.running = False
 
     def _follow(self):
+        try:
+            self._follow_until_stopped()
+        finally:
+            self.stopped.set()
+
+    def _follow_until_stopped(self):
         failures = 0
         last_tick = 0.0
         while self.running:

@@ -21,25 +21,45 @@ def _die_with_parent():
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
-def remove_stale_clusters(prefix="pinggu_test_"):
-    """Drop the databases and vhosts of test clusters nobody uses any more (left by a run
-    that was killed before it could clean up)."""
+PREFIX = "pinggu_test_"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _owner_alive(name):
+    try:
+        pid = int(name[len(PREFIX):].split("_")[0])
+    except ValueError:
+        return False  # an older naming scheme: nobody owns it any more
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def remove_stale_clusters():
+    """Drop the databases and vhosts of test clusters whose creating process is gone (a
+    run killed before it could clean up); a live run's clusters are never touched."""
     conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("SELECT datname FROM pg_database d WHERE datname LIKE %s AND NOT EXISTS "
-                    "(SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
-                    (prefix + "%",))
-        stale = [row[0] for row in cur.fetchall()]
-        for name in stale:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cur.execute("SELECT datname FROM pg_database")
-        alive = {row[0] for row in cur.fetchall()}
+        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (PREFIX + "%",))
+        for (name,) in cur.fetchall():
+            if not _owner_alive(name):
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     conn.close()
     vhosts = subprocess.run(["rabbitmqctl", "-q", "list_vhosts", "name"], capture_output=True,
                             text=True, timeout=60).stdout.split()
     for vhost in vhosts:
-        if vhost.startswith(prefix) and vhost not in alive:
+        if vhost.startswith(PREFIX) and not _owner_alive(vhost):
             rabbitmqctl("delete_vhost", vhost)
 
 
@@ -49,9 +69,10 @@ def rabbitmqctl(*args):
 
 class Cluster:
     def __init__(self, name=None, http_port=None):
-        self.name = name or f"pinggu_test_{uuid.uuid4().hex[:8]}"
+        # The creating process's pid is in the name: what a dead run leaves is found by it.
+        self.name = name or f"{PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.vhost = self.name
-        self.http_port = http_port or 18000 + os.getpid() % 1000
+        self.http_port = http_port or free_port()
         self.env = dict(
             os.environ,
             PINGGU_AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",

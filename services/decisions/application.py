@@ -38,8 +38,9 @@ class Cases(Projection):
                                                event.filing["cohort"],
                                                event.filing["valid_until"], case))
         elif name == "Case.SelfAssessmentNoted":
-            cur.execute(f"UPDATE {table} SET self_assessed = %s WHERE case_id = %s",
-                        (event.on_time, case))
+            # A late re-submission does not undo an on-time one (as in the aggregate).
+            cur.execute(f"UPDATE {table} SET self_assessed = self_assessed OR %s "
+                        "WHERE case_id = %s", (event.on_time, case))
         elif name == "Case.ExcuseNoted":
             cur.execute(f"UPDATE {table} SET excused = true WHERE case_id = %s", (case,))
         elif name == "Case.DeadlinePassed" and event.kind == "self-assessment":

@@ -60,6 +60,7 @@ class Case(CaseAggregate):
         self.verdict = None
         self.deadline = None
         self.decided_on = None
+        self.decided_score = None
         self.extension = None
 
     # -- facts ------------------------------------------------------------------------
@@ -175,7 +176,9 @@ class Case(CaseAggregate):
                                 basis="rescore")
         verdict = rulebook.verdict_for(facts)
         current = self.verdict or {"klass": None, "outcome": None, "clauses": []}
-        if (current["outcome"], current["clauses"]) == (verdict.outcome, list(verdict.clauses)):
+        # A revised score with the same outcome is recorded too: the opinions list scores.
+        if (current["outcome"], current["clauses"], self.decided_score) == (
+                verdict.outcome, list(verdict.clauses), self.inputs.get("score")):
             return None
         if not verdict.decided:
             return self._record(verdict, facts, today, deadline=None, phase=UNDECIDED)
@@ -201,6 +204,7 @@ class Case(CaseAggregate):
         self.deadline = deadline
         self.decided_on = decided_on
         self.phase = phase
+        self.decided_score = inputs.get("score")
 
     # -- deadlines --------------------------------------------------------------------
     def rectification_deadline_passed(self, today, campaign):

@@ -203,8 +203,13 @@ class Rubric:
             except ValueError as e:
                 raise ScoreError(str(e), a.short_name) from None
             # Quantize before the range check: spreadsheet arithmetic yields values
-            # like 20.000000000000004 that mean 20.
-            value = value.quantize(TENTH, rounding=ROUND_HALF_UP)
+            # like 20.000000000000004 that mean 20. A real second decimal is refused, not
+            # rounded: 19.95 rounded up could carry a total of 79.95 over the pass mark.
+            quantized = value.quantize(TENTH, rounding=ROUND_HALF_UP)
+            if abs(value - quantized) > Decimal("1e-9"):
+                raise ScoreError(f"score for area {a.short_name} has more than one decimal: "
+                                 f"{raw}", a.short_name)
+            value = quantized
             if value < 0:
                 raise ScoreError(f"score for area {a.short_name} is negative: {raw}", a.short_name)
             if value > a.points:

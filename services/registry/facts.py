@@ -79,7 +79,7 @@ def read_activity(path, *, name=None):
     from services.registry.filing import OCCUPATION_CODE
     rows = xlsx.read_sheet(path, required=[COL_USCC, COL_YEAR, COL_OCCUPATION, COL_LEVEL,
                                            COL_CERTIFIED], name=name)
-    by_key = {}
+    by_key, seen = {}, {}
     for row in rows:
         code = _uscc(row)
         year = row.int(COL_YEAR, minimum=2015, maximum=2100)
@@ -87,8 +87,14 @@ def read_activity(path, *, name=None):
         if not OCCUPATION_CODE.fullmatch(occupation):
             raise row.error(COL_OCCUPATION, f"not an occupation code like 6-18-02-04: "
                                             f"{occupation}")
+        level = row.int(COL_LEVEL, minimum=1, maximum=5)
+        key = (code, year, occupation, level)
+        if key in seen:
+            raise row.error(COL_USCC, f"{code} {year} {occupation} level {level} is already "
+                                      f"in row {seen[key]}")
+        seen[key] = row.row_number
         by_key.setdefault((code, year), []).append({
-            "occupation": occupation, "level": row.int(COL_LEVEL, minimum=1, maximum=5),
+            "occupation": occupation, "level": level,
             "certified": row.int(COL_CERTIFIED, minimum=0)})
     out = [Activity(code, year, tuple(items)) for (code, year), items in by_key.items()]
     _not_empty(out, path, name)

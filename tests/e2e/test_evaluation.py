@@ -104,12 +104,6 @@ def test_the_department_may_score_any_institution_and_the_auditor_none(cluster, 
             score_of(cluster, provincial.uscc)["grade"]) == (91, "合格")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rubric.Rubric.score quantizes each typed area score to one decimal (ROUND_HALF_UP) "
-    "before totalling, and forms.read_score_sheet does not refuse a second decimal (the "
-    "template's comment says 最多一位小数): areas typed as 19.95+15+15+10+10+10+0+0 = 79.95 "
-    "are recorded as total 80, grade 合格, instead of 不达标 (DESIGN §1: 合格 at >= 80, "
-    "compared exactly) or a refusal naming the cell"))
 def test_a_score_below_the_pass_mark_is_not_rounded_up_to_a_pass(cluster, tmp_path):
     row = factories.institution(2031, cohort=2021, city="140800")
     file_and_self_assess(cluster, tmp_path, [row], "city-140800")
@@ -118,12 +112,10 @@ def test_a_score_below_the_pass_mark_is_not_rounded_up_to_a_pass(cluster, tmp_pa
              "题库建设": 10, "档案管理": 10, "证书管理": 0, "履行承诺": 0}
     sheet = factories.score_sheet(tmp_path / "s.xlsx", {row.uscc: areas})
     rc, out, err = cluster.cli("submit", "score-sheet", sheet, operator="city-140800")
-    if rc == 0:  # recorded: then exactly as typed
-        score = score_of(cluster, row.uscc)
-        assert (score["total"], score["grade"]) == (79.95, "不达标"), score
-    else:  # or refused for the second decimal, naming the cell
-        assert rc == 2 and "row 2" in err and "column 认定开展情况" in err, err
-        assert score_of(cluster, row.uscc) is None
+    # Refused for the second decimal, naming the cell (the template allows one decimal).
+    assert rc == 2 and "row 2" in err and "column 认定开展情况" in err, err
+    assert "more than one decimal" in err
+    assert score_of(cluster, row.uscc) is None
 
 
 # -- score sheets refused as a whole ---------------------------------------------------

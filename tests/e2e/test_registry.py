@@ -3,7 +3,6 @@ and changed rows, rosters refused for one bad cell, facts from other HR systems 
 CloudEvents on the bus). Institution numbers 1000-1999."""
 import datetime
 import json
-import socket
 import uuid
 
 import openpyxl
@@ -19,12 +18,6 @@ from tests.support import Cluster, wait_for
 pytestmark = pytest.mark.e2e
 
 CITY_CODES = [f"14{n:02d}00" for n in range(1, 12)]  # 140100 .. 141100
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def publish(cluster, routing_key, body):
@@ -61,7 +54,7 @@ def province(tmp_path_factory):
     """A cluster of the module's own (like `own_cluster`, but shared by the sample-province
     tests and on an HTTP port of its own, so that it can run beside the session cluster),
     started, the campaign opened, the sample province imported once."""
-    c = Cluster(http_port=_free_port()).create()
+    c = Cluster().create()
     try:
         c.start().open_campaign()
         path = str(tmp_path_factory.mktemp("province") / "province.xlsx")
