@@ -57,11 +57,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
     logger.info("service.started")
-    runnlet = eventlet.spawn(runner.wait)
-    try:
-        runnlet.wait()
-    except KeyboardInterrupt:
-        runner.stop()
+    eventlet.spawn(runner.wait).wait()
     logger.info("service.stopped")
     # Skip interpreter finalisation: eventsourcing's connection pools close again from
     # __del__ there, inside eventlet's dying hub, and print spurious tracebacks.

@@ -18,6 +18,9 @@ class CaseAggregate(Aggregate):
             aggregate = super().mutate(aggregate)
             if aggregate is not None:
                 aggregate._chain_head = self.meta.get("hash", "")
+                if self.meta.get("fact"):
+                    aggregate.__dict__.setdefault("_fact_versions", {})[self.meta["fact"]] = \
+                        self.meta.get("upstream_version")
             return aggregate
 
     class Created(Event, Aggregate.Created):
@@ -29,6 +32,17 @@ class CaseAggregate(Aggregate):
         import uuid
         from shared.application import case_id
         return case_id(uscc) if uscc else uuid.uuid4()
+
+    def is_newer(self, key, upstream_version):
+        """Whether an upstream event about fact `key` is newer than the one applied last.
+
+        Messages can overtake each other (concurrent workers, retries, a re-driven
+        dead letter); the latest version of each fact wins, and an older one that arrives
+        late changes nothing."""
+        if upstream_version is None:
+            return True
+        seen = self.__dict__.get("_fact_versions", {}).get(key)
+        return seen is None or upstream_version > seen
 
     @classmethod
     def _create(cls, event_class, *, id=None, **kwargs: Any):

@@ -72,10 +72,6 @@ class ServiceApplication(Application):
     def schema(self):
         return self.name.lower()
 
-    @property
-    def is_postgres(self):
-        return hasattr(self.recorder, "datastore")
-
     def construct_recorder(self):
         return self.factory.process_recorder()
 

@@ -4,6 +4,16 @@ from kombu import Exchange, Queue, binding
 
 DELIVERY_LIMIT = 5
 
+# What each service consumes. Every service declares all the inboxes when it starts, so an
+# event published before its consumer first ran is queued for it, not dropped.
+INBOXES = {
+    "registry": ["external.#"],
+    "evaluation": ["registry.Institution.#"],
+    "decisions": ["registry.Institution.#", "evaluation.CaseFile.#", "evaluation.Campaign.#"],
+    "notices": ["registry.Institution.Filed", "registry.Institution.FilingChanged",
+                "decisions.Case.Decided"],
+}
+
 
 def events_exchange(config):
     return Exchange(config.exchange, type="topic", durable=True)
@@ -37,6 +47,14 @@ def inbox_queue(config, service, routing_keys):
 
 def declare_exchange(connection, config):
     events_exchange(config)(connection.default_channel).declare()
+
+
+def declare_topology(connection, config):
+    """The exchanges, and every service's inbox and dead-letter queue."""
+    declare_exchange(connection, config)
+    for service, keys in INBOXES.items():
+        declare_dead_letters(connection, config, service)
+        inbox_queue(config, service, keys)(connection.default_channel).declare()
 
 
 def declare_dead_letters(connection, config, service):

@@ -51,12 +51,12 @@ class Clock:
     def _ensure(self, cur):
         if getattr(self, "_ensured", False):
             return
-        self._ensured = True
         for statement in DDL:
             try:
                 cur.execute(statement)
             except psycopg2.errors.UniqueViolation:
                 pass  # a concurrent first start created it
+        self._ensured = True
 
     def simulated_date(self):
         now = time.monotonic()

@@ -32,6 +32,3 @@ def ensure_schema(config, schema):
     finally:
         conn.close()
 
-
-def connect(config):
-    return psycopg2.connect(config.dsn())

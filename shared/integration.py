@@ -80,7 +80,7 @@ def to_cloudevent(service, position, domain_event):
     return json.loads(dumps(envelope))
 
 
-def parse(body, *, accept_sources=None):
+def parse(body):
     """Check an incoming message is a CloudEvent we can process; PoisonMessage if not."""
     if isinstance(body, (bytes, str)):
         try:
@@ -100,15 +100,24 @@ def parse(body, *, accept_sources=None):
         raise PoisonMessage(f"sequence is not a position: {body['sequence']!r}")
     if not isinstance(body["data"], dict):
         raise PoisonMessage("data is not an object")
-    source = body["source"]
-    if accept_sources is not None and source not in accept_sources:
-        raise PoisonMessage(f"unexpected source {source!r}")
+    if not isinstance(body["source"], str) or not isinstance(body["type"], str):
+        raise PoisonMessage("source and type must be strings")
     return body
 
 
-def source_name(envelope):
-    """The tracking name of the event's origin: its source URI."""
-    return envelope["source"]
+def check_origin(envelope, routing_key):
+    """A message claims to come from a pinggu service only on that service's routing keys
+    and types; other systems publish on `external.` keys under their own sources. So no
+    outside publisher can pass for a service, nor spend a service's positions, which the
+    consumers' exactly-once tracking trusts. (Broker topic permissions should keep other
+    systems to `external.*` as well.)"""
+    source, kind = envelope["source"], envelope["type"]
+    if source.startswith("/pinggu/"):
+        service = source.split("/")[2]
+        if not (routing_key.startswith(f"{service}.") and kind.startswith(f"pinggu.{service}.")):
+            raise PoisonMessage(f"{source} may not publish {kind} on {routing_key}")
+    elif not (routing_key.startswith("external.") and kind.startswith("pinggu.external.")):
+        raise PoisonMessage(f"{source} may only publish pinggu.external.* on external.* keys")
 
 
 def position_of(envelope):

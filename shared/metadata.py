@@ -40,3 +40,14 @@ def current():
     if cause is None:
         raise RuntimeError("an event was triggered outside caused_by(): every event needs its actor")
     return dict(cause)
+
+
+@contextlib.contextmanager
+def about_fact(key, upstream_version):
+    """Mark the events written inside as applying version `upstream_version` of the
+    upstream fact `key` (see CaseAggregate.is_newer)."""
+    token = _cause.set({**current(), "fact": key, "upstream_version": upstream_version})
+    try:
+        yield
+    finally:
+        _cause.reset(token)

@@ -133,18 +133,16 @@ class Inbox(Consumer):
 
     queue_consumer = DeadLetteringQueueConsumer()
 
-    def __init__(self, service, routing_keys, **kwargs):
+    def __init__(self, service, **kwargs):
         self.service = service
-        self.routing_keys = routing_keys
         super().__init__(queue=None, requeue_on_error=True, **kwargs)
 
     def setup(self):
         from kombu import Connection
         config = config_module.load()
         with Connection(config.amqp_uri) as connection:
-            bus.declare_exchange(connection, config)
-            bus.declare_dead_letters(connection, config, self.service)
-        self.queue = bus.inbox_queue(config, self.service, self.routing_keys)
+            bus.declare_topology(connection, config)
+        self.queue = bus.inbox_queue(config, self.service, bus.INBOXES[self.service])
         super().setup()
 
     def handle_message(self, body, message):
@@ -152,6 +150,7 @@ class Inbox(Consumer):
             if isinstance(body, dict) and "__undecodable__" in body:
                 raise integration.PoisonMessage("body is not JSON")
             envelope = integration.parse(body)
+            integration.check_origin(envelope, message.delivery_info.get("routing_key", ""))
         except integration.PoisonMessage as exc:
             log.get("inbox").error("inbox.poison_message", service=self.service,
                                    reason=str(exc), message_id=message.properties.get("message_id"))

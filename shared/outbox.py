@@ -33,7 +33,9 @@ class Outbox:
 
     def position(self):
         with self.app.recorder.datastore.transaction(commit=True) as cur:
-            self._ensure_table(cur)
+            if not getattr(self, "_table_ready", False):
+                self._ensure_table(cur)
+                self._table_ready = True
             cur.execute(f"SELECT position FROM {self.service}.outbox_position WHERE name='bus'")
             row = cur.fetchone()
             return row["position"] if row else 0
@@ -84,10 +86,16 @@ class Outbox:
             self._producer = Producer(channel, exchange=bus.events_exchange(self.config))
         return self._producer
 
-    def close(self):
+    def close_amqp(self):
         if self._amqp is not None:
-            self._amqp.release()
+            try:
+                self._amqp.release()
+            except Exception:
+                pass  # already broken: nothing more to release
         self._amqp = self._producer = None
+
+    def close(self):
+        self.close_amqp()
         self._drop_lock_connection()
 
     def pending(self):
@@ -110,10 +118,15 @@ class Outbox:
                     delivery_mode=2,
                     message_id=envelope["id"],
                     type=envelope["type"],
+                    # Bounded: while the broker is away the follow loop backs off and
+                    # tries again, instead of hanging here.
                     retry=True,
+                    retry_policy={"max_retries": 3, "interval_start": 0.5,
+                                  "interval_step": 1, "interval_max": 3},
+                    timeout=10, confirm_timeout=10,
                 )
         except Exception:
-            self._amqp = self._producer = None
+            self.close_amqp()
             raise
 
     def publish_pending(self):

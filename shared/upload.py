@@ -23,7 +23,9 @@ def received(upload):
     """The uploaded file on local disk, under its original name (errors name it)."""
     try:
         content = base64.b64decode(upload["content"], validate=True)
-        filename = os.path.basename(upload["filename"]) or "upload.xlsx"
+        filename = os.path.basename(upload["filename"])
+        if filename in ("", ".", ".."):
+            filename = "upload.xlsx"
     except (KeyError, TypeError, ValueError):
         raise BadInput("malformed upload")
     if len(content) > MAX_UPLOAD_BYTES:

@@ -1,5 +1,5 @@
 """The decisions' application: facts in from upstream, verdicts out, deadlines swept."""
-from shared import metadata
+from shared import log, metadata
 from shared.application import ServiceApplication, campaign_id, case_id
 from shared.integration import position_of, short_type
 from shared.projection import Projection
@@ -74,13 +74,28 @@ class Decisions(ServiceApplication):
         if note is None:
             return False
         uscc = data["filing"]["uscc"] if "filing" in data else data["uscc"]
+        key = self._fact(kind, data)
 
         def handle(processing_event):
             case = self.get_or_none(case_id(uscc)) or Case(uscc)
-            note(case)
-            case.reconsider(today, self.campaign())
+            if case.is_newer(key, envelope.get("caseversion")):
+                with metadata.about_fact(key, envelope.get("caseversion")):
+                    note(case)
+                    case.reconsider(today, self.campaign())
             processing_event.collect_events(case)
         return self.process_upstream(envelope["source"], position_of(envelope), handle)
+
+    @staticmethod
+    def _fact(kind, data):
+        """Which fact of the case an upstream event states (the latest version wins)."""
+        name = kind.rsplit(".", 1)[1]
+        if name in ("Filed", "FilingChanged"):
+            return "filing"
+        if name == "ActivityReported":
+            return f"activity:{data['year']}"
+        if name in ("FindingRecorded", "FindingWithdrawn"):
+            return f"finding:{data['finding_id']}"
+        return name
 
     def _notes(self, kind, data, source_event):
         """How each upstream event type changes the case's facts."""
@@ -178,7 +193,14 @@ class Decisions(ServiceApplication):
             for aggregate_id in ids:
                 with metadata.caused_by("system", "system", causation_id=f"deadline:{kind}",
                                         campaign=campaign.notice, business_date=today):
-                    fired += self.run_command(lambda: self._fire(aggregate_id, commands[kind]))
+                    try:
+                        fired += self.run_command(
+                            lambda: self._fire(aggregate_id, commands[kind]))
+                    except Exception:
+                        # One case that fails must not hold up every other deadline; it is
+                        # tried again on the next round.
+                        log.get("sweep").exception("sweep.case_failed", kind=kind,
+                                                   case=str(aggregate_id))
         return fired
 
     def _fire(self, aggregate_id, command):

@@ -61,6 +61,7 @@ class Case(CaseAggregate):
         self.deadline = None
         self.decided_on = None
         self.decided_score = None
+        self.first_deadline = None
         self.extension = None
 
     # -- facts ------------------------------------------------------------------------
@@ -183,9 +184,8 @@ class Case(CaseAggregate):
         if not verdict.decided:
             return self._record(verdict, facts, today, deadline=None, phase=UNDECIDED)
         if verdict.klass == rulebook.RECTIFY:
-            # A revised verdict keeps the running deadline rather than granting a new one.
-            deadline = self.deadline if self.phase == RECTIFYING else \
-                rulebook.rectification_deadline(today).isoformat()
+            # A revised verdict keeps the first deadline rather than granting a new one.
+            deadline = self.first_deadline or rulebook.rectification_deadline(today).isoformat()
             return self._record(verdict, facts, today, deadline=deadline, phase=RECTIFYING)
         return self._record(verdict, facts, today, deadline=None, phase=DECIDED)
 
@@ -205,12 +205,16 @@ class Case(CaseAggregate):
         self.decided_on = decided_on
         self.phase = phase
         self.decided_score = inputs.get("score")
+        self.first_deadline = self.first_deadline or deadline
 
     # -- deadlines --------------------------------------------------------------------
     def rectification_deadline_passed(self, today, campaign):
         """Nothing rectified and re-scored by the deadline: terminated (四(二))."""
         if self.phase != RECTIFYING or today <= _date(self.deadline):
             return None
+        if self.rectification and _date(self.rectification["submitted_on"]) <= _date(
+                self.deadline):
+            return None  # rectified in time: the jurisdiction's re-evaluation decides
         self._deadline_passed(kind="rectification", due=self.deadline)
         verdict = rulebook.after_rectification(self.cohort, False,
                                                rectified=self.verdict["clauses"])

@@ -16,12 +16,14 @@ class DecisionsService(AuditEntrypoints):
                        tick=lambda app, today: app.sweep(today))
     acting = Acting()
 
-    @inbox("decisions", ["registry.Institution.#", "evaluation.CaseFile.#",
-                         "evaluation.Campaign.#"])
+    @inbox("decisions")
     def on_upstream_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"],
                                 campaign=envelope.get("campaign")):
-            self.store.on_upstream(envelope, self.acting.clock.today())
+            # Decided as of the day the fact was recorded upstream, not the day it arrived.
+            day = envelope.get("businessdate")
+            today = datetime.date.fromisoformat(day) if day else self.acting.clock.today()
+            self.store.on_upstream(envelope, today)
 
     @rpc(expected_exceptions=EXPECTED)
     def recheck_step(self, identity, start=1):

@@ -2,6 +2,7 @@
 forms handed in, each recorded as a whole or not at all."""
 import collections
 
+from shared import metadata
 from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
 from shared.integration import position_of, short_type
@@ -70,6 +71,11 @@ class Evaluation(ServiceApplication):
                 campaign = Campaign(**spec)
                 self.save(campaign)
                 return {"opened": True, **campaign.to_dict()}
+            same = {k: getattr(existing, k) for k in ("title", "cohorts", "milestones",
+                                                      "evaluated_through_year")}
+            if same != {k: spec[k] for k in same}:
+                raise BadInput(f"campaign {spec['notice']} is already open with other "
+                               "settings; only a new rubric version can be given again")
             if existing.rubric != spec["rubric"]:
                 if existing.rubric["version"] == spec["rubric"]["version"]:
                     raise BadInput(f"rubric {spec['rubric']['version']} already exists with "
@@ -101,12 +107,15 @@ class Evaluation(ServiceApplication):
             return False
         filing = envelope["data"]["filing"]
 
+        version = envelope.get("caseversion")
+
         def handle(processing_event):
             case = self.get_or_none(case_id(filing["uscc"]))
-            if case is None:
-                case = CaseFile(uscc=filing["uscc"], filing=filing)
-            else:
-                case.update_filing(filing)
+            with metadata.about_fact("filing", version):
+                if case is None:
+                    case = CaseFile(uscc=filing["uscc"], filing=filing)
+                elif case.is_newer("filing", version):
+                    case.update_filing(filing)
             processing_event.collect_events(case)
         return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
@@ -170,19 +179,25 @@ class Evaluation(ServiceApplication):
 
     def _one(self, operator, uscc, change):
         """A command on one case, checked like a form's row."""
-        return self._submit(operator, "command", [_Target(None, uscc)],
+        from services.registry.uscc import normalise
+        return self._submit(operator, "command", [_Target(None, normalise(str(uscc)))],
                             lambda case, row, campaign: change(case))
 
     def accept_excuse(self, operator, uscc, reason):
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
+            raise BadInput("the reason must be a text of 1 to 2000 characters", column="reason")
         self._one(operator, uscc, lambda case: case.accept_excuse(uscc=uscc, reason=reason))
         return {"excused": uscc}
 
     def withdraw_finding(self, operator, uscc, clause, reason):
-        from services.decisions.rulebook import parse_clause
+        from services.decisions.rulebook import FINDING_CLAUSES, parse_clause
         try:
             clause = parse_clause(clause)
         except ValueError as exc:
             raise BadInput(str(exc), column="条款")
+        if clause not in FINDING_CLAUSES:
+            raise BadInput(f"{clause} is not a finding clause ({', '.join(FINDING_CLAUSES)})",
+                           column="条款")
         withdrawn = []
         self._one(operator, uscc, lambda case: withdrawn.append(
             case.withdraw_finding(clause, reason)))

@@ -34,8 +34,12 @@ def validate(spec, source="campaign"):
     for key in ("notice", "title", "cohorts", "milestones"):
         if key not in spec:
             raise BadInput(f"missing field {key!r}", file=source, column=key)
+    for key in ("notice", "title"):
+        if not isinstance(spec[key], str) or not spec[key].strip():
+            raise BadInput(f"{key} must be a non-empty text", file=source, column=key)
     cohorts = spec["cohorts"]
-    if not (isinstance(cohorts, list) and cohorts and all(isinstance(c, int) for c in cohorts)):
+    if not (isinstance(cohorts, list) and cohorts and
+            all(isinstance(c, int) and not isinstance(c, bool) for c in cohorts)):
         raise BadInput("cohorts must be a non-empty list of years", file=source, column="cohorts")
     dates = {}
     for name in MILESTONES:
@@ -52,6 +56,9 @@ def validate(spec, source="campaign"):
     except (RubricError, ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"invalid rubric: {exc}", file=source, column="rubric")
     through = spec.get("evaluated_through_year", dates["self_assessment_due"].year - 1)
+    if not isinstance(through, int) or isinstance(through, bool):
+        raise BadInput("evaluated_through_year must be a year", file=source,
+                       column="evaluated_through_year")
     return {"notice": spec["notice"], "title": spec["title"], "cohorts": sorted(cohorts),
             "milestones": {k: v.isoformat() for k, v in dates.items()},
             "evaluated_through_year": int(through), "rubric": rubric.to_dict()}

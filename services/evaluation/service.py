@@ -15,7 +15,7 @@ class EvaluationService(AuditEntrypoints):
     store = EventStore(Evaluation, projections=[CaseFiles])
     acting = Acting()
 
-    @inbox("evaluation", ["registry.Institution.#"])
+    @inbox("evaluation")
     def on_registry_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"],
                                 campaign=envelope.get("campaign")):

@@ -3,6 +3,7 @@ opinions, and the province's notices, immutable once published."""
 import os
 import tempfile
 
+from shared import metadata
 from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
 from shared.integration import dumps, position_of, short_type
@@ -61,7 +62,8 @@ class Notices(ServiceApplication):
         if kind in FILING_EVENTS:
             filing = {k: data["filing"][k] for k in ("uscc", "name", "category", "level",
                                                      "jurisdiction", "cohort")}
-            uscc, change = filing["uscc"], lambda e: e.receive_filing(filing, envelope["id"])
+            uscc, fact = filing["uscc"], "filing"
+            change = lambda e: e.receive_filing(filing, envelope["id"])  # noqa: E731
         elif kind == "decisions.Case.Decided":
             score = data["inputs"].get("score") or {}
             verdict = {"class": data["verdict"]["klass"], "outcome": data["verdict"]["outcome"],
@@ -69,13 +71,17 @@ class Notices(ServiceApplication):
                        "decided_on": data["decided_on"],
                        "rulebook_version": data["verdict"]["rulebook_version"],
                        "total": score.get("total"), "grade": score.get("grade")}
-            uscc, change = data["uscc"], lambda e: e.receive_verdict(verdict, envelope["id"])
+            uscc, fact = data["uscc"], "verdict"
+            change = lambda e: e.receive_verdict(verdict, envelope["id"])  # noqa: E731
         else:
             return False
+        version = envelope.get("caseversion")
 
         def handle(processing_event):
             entry = self.get_or_none(case_id(uscc)) or Entry(uscc)
-            change(entry)
+            if entry.is_newer(fact, version):
+                with metadata.about_fact(fact, version):
+                    change(entry)
             processing_event.collect_events(entry)
         return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
@@ -88,13 +94,11 @@ class Notices(ServiceApplication):
                         (list(IN_SCOPE), *params))
             return cur.fetchall()
 
-    def decided(self, jurisdiction=None, public=False):
-        """The decided cases; `public` leaves out the scores, which only the department
-        and the evaluators see (the notice and the portal carry outcomes, not scores)."""
+    def decided(self, jurisdiction=None):
+        """The decided cases, with their scores (for operators)."""
         rows = self._rows("AND jurisdiction = %s", (jurisdiction,)) if jurisdiction \
             else self._rows()
-        entries = [row["entry"] for row in rows if row["entry"]]
-        return [public_entry(e) for e in entries] if public else entries
+        return [row["entry"] for row in rows if row["entry"]]
 
     def _entries(self, jurisdictions):
         """The rows of these jurisdictions; BadInput naming the open cases if any."""
@@ -126,8 +130,21 @@ class Notices(ServiceApplication):
         return out
 
     # -- notices ----------------------------------------------------------------------
-    def published_notices(self):
-        self.projections["listing"].catch_up()
+    def published(self):
+        """Each case as the notices published it (the latest notice naming it wins): what
+        the public may see, and nothing not yet published."""
+        by_uscc = {}
+        for notice in self.published_notices(fresh=False):
+            for entry in self.repository.get(notice["id"]).entries:
+                by_uscc[entry["uscc"]] = dict(entry, notice=notice["number"])
+        return [by_uscc[k] for k in sorted(by_uscc)]
+
+    def published_notices(self, fresh=True):
+        """The notices; `fresh` first catches the read table up (operators' commands). The
+        public portal reads what is already projected: anonymous polling must not take
+        the projection's lock."""
+        if fresh:
+            self.projections["listing"].catch_up()
         with self.recorder.datastore.transaction(commit=False) as cur:
             cur.execute("SELECT id, sequence, number, title, published_on, recorded_at, "
                         "corrects, length(html) AS html_size, length(xlsx) AS xlsx_size "
@@ -135,7 +152,6 @@ class Notices(ServiceApplication):
             return [dict(row) for row in cur.fetchall()]
 
     def notice_file(self, notice_uuid, kind):
-        self.projections["listing"].catch_up()
         column = {"html": "html", "json": "data", "xlsx": "xlsx"}[kind]
         with self.recorder.datastore.transaction(commit=False) as cur:
             cur.execute(f"SELECT {column} AS body FROM notices.listing_notices WHERE id = %s",
@@ -195,6 +211,7 @@ class Notices(ServiceApplication):
 
 
 def public_entry(entry):
+    """A case as the public sees it: outcomes, not scores (those are the department's)."""
     return {**entry, "total": None, "grade": None}
 
 

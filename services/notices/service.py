@@ -26,8 +26,7 @@ class NoticesService(AuditEntrypoints):
     store = EventStore(Notices, projections=[Listing])
     acting = Acting()
 
-    @inbox("notices", ["registry.Institution.Filed", "registry.Institution.FilingChanged",
-                       "decisions.Case.Decided"])
+    @inbox("notices")
     def on_upstream_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"],
                                 campaign=envelope.get("campaign")):
@@ -88,19 +87,19 @@ class NoticesService(AuditEntrypoints):
 
     @http("GET", "/index.html")
     def http_index(self, request):
-        described = portal.feed_notices(self.store.published_notices())
+        described = portal.feed_notices(self.store.published_notices(fresh=False))
         return self._respond(request, publications.render_index_html(described).encode(),
                              TYPES["html"])
 
     @http("GET", "/feed.atom")
     def http_atom(self, request):
-        described = portal.feed_notices(self.store.published_notices())
+        described = portal.feed_notices(self.store.published_notices(fresh=False))
         return self._respond(request, portal.atom(described, self._base_url()).encode(),
                              TYPES["atom"])
 
     @http("GET", "/feed.json")
     def http_json_feed(self, request):
-        described = portal.feed_notices(self.store.published_notices())
+        described = portal.feed_notices(self.store.published_notices(fresh=False))
         body = json.dumps(publications.json_feed(described, base_url=self._base_url()),
                           ensure_ascii=False).encode()
         return self._respond(request, body, "application/feed+json; charset=utf-8")
@@ -119,9 +118,10 @@ class NoticesService(AuditEntrypoints):
 
     @http("GET", "/api/decided")
     def http_decided(self, request):
-        body = json.dumps({"cases": self.store.decided(request.args.get("jurisdiction"),
-                                                       public=True)},
-                          ensure_ascii=False).encode()
+        jurisdiction = request.args.get("jurisdiction")
+        cases = [c for c in self.store.published()
+                 if jurisdiction is None or c["jurisdiction"] == jurisdiction]
+        body = json.dumps({"cases": cases}, ensure_ascii=False).encode()
         return self._respond(request, body, TYPES["json"])
 
     @http("GET", "/health")

@@ -39,7 +39,7 @@ class RegistryService(AuditEntrypoints):
                 rows = read(path, name=file["filename"])
             return record(rows, source=f"xlsx:{operator.id}", filename=file["filename"])
 
-    @inbox("registry", ["external.#"])
+    @inbox("registry")
     def on_external_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"],
                                 campaign=envelope.get("campaign")):

@@ -117,8 +117,11 @@ def test_poison_messages_are_dead_lettered_and_the_service_keeps_serving(own_clu
                      "type": "pinggu.evaluation.CaseFile.Scored.v1", "sequence": "999999",
                      "data": {"nothing": "useful"}}
     publish(cluster, "evaluation.CaseFile.Scored", json.dumps(unprocessable))
-    wait_for(lambda: queue_depth(cluster, "decisions.dead-letter") == 2, timeout=60,
-             what="both poison messages in the dead-letter queue")
+    # Another system passing for evaluation: refused at once, whatever it carries.
+    forged = dict(unprocessable, id="forged-1", source="/hr/intruder", sequence="1")
+    publish(cluster, "evaluation.CaseFile.Scored", json.dumps(forged))
+    wait_for(lambda: queue_depth(cluster, "decisions.dead-letter") == 3, timeout=60,
+             what="the three poison messages in the dead-letter queue")
 
     # The service goes on: it answers and decides a real case.
     row = factories.institution(21, cohort=2020, city="140700")

@@ -131,6 +131,14 @@ def test_hostile_names_are_inert_in_every_output(published):
                         assert cell.data_type != "f", f"{name} {cell.coordinate}"
 
 
+def test_the_public_api_serves_the_published_outcomes_without_scores(published):
+    status, headers, body = _get(f"{published['base']}/api/decided")
+    cases = {c["uscc"]: c for c in json.loads(body)["cases"]}
+    assert set(cases) == {row.uscc for row in published["rows"]}
+    assert all(c["total"] is None and c["grade"] is None for c in cases.values())
+    assert all(c["notice"] == "晋人社评估〔2023〕1号" for c in cases.values())
+
+
 def test_both_feeds_parse_and_carry_the_notice(published):
     base = published["base"]
     status, headers, body = _get(f"{base}/feed.atom")

@@ -29,9 +29,10 @@ def test_a_2021_institution_scored_72_is_suspended_with_a_two_month_deadline(clu
                                     if c["uscc"] == row.uscc], what="notices to list the case")
     assert listed[0]["outcome"] == "暂停评价活动"
     assert listed[0]["deadline"] == "2023-12-31"
+    # The public API serves only what a notice has published: not this case, yet.
     with urllib.request.urlopen(f"http://127.0.0.1:{cluster.http_port}/api/decided") as resp:
         served = json.load(resp)["cases"]
-    assert [c["outcome"] for c in served if c["uscc"] == row.uscc] == ["暂停评价活动"]
+    assert [c for c in served if c["uscc"] == row.uscc] == []
 
 
 def test_the_deadline_is_two_calendar_months_after_the_business_date(cluster, tmp_path):

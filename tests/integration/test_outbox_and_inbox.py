@@ -129,3 +129,26 @@ def test_a_projection_resumes_where_it_stopped_and_applies_each_event_once(envir
         cur.execute("SELECT count(*) AS n FROM registry.registry_events "
                     "WHERE topic LIKE '%%.Filed'")
         assert rows == cur.fetchone()["n"]
+
+
+def test_a_filing_change_that_overtakes_the_filing_is_not_undone_by_it(environment, registry):
+    """Messages reordered on the way (concurrent workers, retries): the later version of
+    the filing wins, whichever arrives last."""
+    config, _ = environment
+    evaluation = Evaluation(config)
+    try:
+        row = factories.institution(7040)
+        file(registry, 7040)
+        changed = dict(row.to_dict(), name="改名后的学校")
+        with caused_by("province", "province"):
+            registry.import_roster([changed])
+        envelopes = [integration.to_cloudevent("registry", n.id, registry.mapper.to_domain_event(n))
+                     for n in registry.recorder.select_notifications(1, 10000)
+                     if n.originator_id == case_id(row.uscc)]
+        assert [e["caseversion"] for e in envelopes] == [1, 2]
+        with caused_by("system", "system"):
+            for envelope in reversed(envelopes):
+                evaluation.on_upstream(envelope)
+        assert evaluation.repository.get(case_id(row.uscc)).filing["name"] == "改名后的学校"
+    finally:
+        evaluation.close()

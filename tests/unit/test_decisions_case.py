@@ -116,3 +116,15 @@ def test_the_sweep_may_call_anything_any_number_of_times(calls, days):
         assert names.count("DeadlinePassed") <= 1
         assert names.count("FilingExtended") <= 1
         assert names.count("ExtensionEnded") <= 1
+
+
+def test_an_older_version_of_a_fact_arriving_late_changes_nothing():
+    """Messages overtake each other; the latest version of each fact wins."""
+    from shared.metadata import about_fact
+    case, c = filed(), campaign()
+    assert case.is_newer("finding:x", 7)
+    with about_fact("finding:x", 7):
+        case.note_finding("x", "四(一)5", False, "e-withdrawn")  # version 7 withdraws it
+    assert not case.is_newer("finding:x", 6)  # the recording (version 6) comes late
+    assert case.is_newer("finding:x", 8) and case.is_newer("finding:y", 1)
+    assert case.is_newer("anything", None)  # external facts carry no version
