@@ -16,7 +16,7 @@ class Cases(Projection):
         " phase text NOT NULL, class text, outcome text, deadline date,"
         " self_assessed boolean NOT NULL DEFAULT false,"
         " self_assessment_missed boolean NOT NULL DEFAULT false,"
-        " excused boolean NOT NULL DEFAULT false, valid_until date,"
+        " excused boolean NOT NULL DEFAULT false, valid_until date, rectified_on date,"
         " extension_until date, extension_ended text)",
         "CREATE TABLE IF NOT EXISTS {t}campaigns ("
         " campaign_id uuid PRIMARY KEY, position bigint NOT NULL)",
@@ -41,6 +41,10 @@ class Cases(Projection):
             # A late re-submission does not undo an on-time one (as in the aggregate).
             cur.execute(f"UPDATE {table} SET self_assessed = self_assessed OR %s "
                         "WHERE case_id = %s", (event.on_time, case))
+        elif name == "Case.RectificationNoted":
+            # The first submission counts (LEAST skips NULL), as in the aggregate.
+            cur.execute(f"UPDATE {table} SET rectified_on = LEAST(rectified_on, %s::date) "
+                        "WHERE case_id = %s", (event.submitted_on, case))
         elif name == "Case.ExcuseNoted":
             cur.execute(f"UPDATE {table} SET excused = true WHERE case_id = %s", (case,))
         elif name == "Case.DeadlinePassed" and event.kind == "self-assessment":
@@ -168,7 +172,9 @@ class Decisions(ServiceApplication):
             return 0
         self.projections["cases"].catch_up()
         due = {
-            "rectification": ("phase = %s AND deadline < %s", (RECTIFYING, today)),
+            # A case rectified in time waits for its re-score, not for the sweep.
+            "rectification": ("phase = %s AND deadline < %s AND (rectified_on IS NULL OR "
+                              "rectified_on > deadline)", (RECTIFYING, today)),
             "self-assessment": ("cohort = ANY(%s) AND NOT self_assessed AND NOT excused "
                                 "AND NOT self_assessment_missed AND phase <> %s AND %s > %s",
                                 (campaign.cohorts, CLOSED, today,

@@ -115,7 +115,9 @@ class Case(CaseAggregate):
 
     @event("RectificationNoted")
     def note_rectification(self, submitted_on: str, source_event: str):
-        self.rectification = {"submitted_on": submitted_on}
+        # The first submission is what counts against the deadline.
+        first = self.rectification["submitted_on"] if self.rectification else submitted_on
+        self.rectification = {"submitted_on": min(first, submitted_on)}
         self.inputs["rectification"] = {"event": source_event, "submitted_on": submitted_on}
 
     # -- the rules --------------------------------------------------------------------

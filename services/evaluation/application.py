@@ -186,7 +186,8 @@ class Evaluation(ServiceApplication):
     def accept_excuse(self, operator, uscc, reason):
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
             raise BadInput("the reason must be a text of 1 to 2000 characters", column="reason")
-        self._one(operator, uscc, lambda case: case.accept_excuse(uscc=uscc, reason=reason))
+        self._one(operator, uscc, lambda case: case.accept_excuse(uscc=case.uscc,
+                                                                  reason=reason))
         return {"excused": uscc}
 
     def withdraw_finding(self, operator, uscc, clause, reason):

@@ -133,11 +133,18 @@ class Notices(ServiceApplication):
     def published(self):
         """Each case as the notices published it (the latest notice naming it wins): what
         the public may see, and nothing not yet published."""
+        notices = self.published_notices(fresh=False)
+        key = tuple(n["id"] for n in notices)
+        cached = self.__dict__.get("_published")
+        if cached and cached[0] == key:  # notices never change: only a new one does
+            return cached[1]
         by_uscc = {}
-        for notice in self.published_notices(fresh=False):
+        for notice in notices:
             for entry in self.repository.get(notice["id"]).entries:
                 by_uscc[entry["uscc"]] = dict(entry, notice=notice["number"])
-        return [by_uscc[k] for k in sorted(by_uscc)]
+        result = [by_uscc[k] for k in sorted(by_uscc)]
+        self._published = (key, result)
+        return result
 
     def published_notices(self, fresh=True):
         """The notices; `fresh` first catches the read table up (operators' commands). The

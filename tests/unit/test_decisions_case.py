@@ -128,3 +128,14 @@ def test_an_older_version_of_a_fact_arriving_late_changes_nothing():
     assert not case.is_newer("finding:x", 6)  # the recording (version 6) comes late
     assert case.is_newer("finding:x", 8) and case.is_newer("finding:y", 1)
     assert case.is_newer("anything", None)  # external facts carry no version
+
+
+def test_a_rectification_submitted_in_time_waits_for_its_rescore():
+    case, c = filed(), campaign()
+    score(case, 72, "不达标")
+    case.reconsider(D(2023, 9, 20), c)
+    case.note_rectification("2023-11-19", "e-rect")
+    case.note_rectification("2023-12-01", "e-rect-again")  # the first one counts
+    assert case.rectification_deadline_passed(D(2023, 12, 5), c) is None
+    score(case, 86, "合格", kind="rescore")
+    assert case.reconsider(D(2023, 12, 6), c).outcome == "恢复评价活动"
