@@ -220,6 +220,12 @@ def settle(cluster, timeout=120):
             time.sleep(0.1)
 
 
+def cmd_settle(args, cluster):
+    """For scripts: return once every service has handled what it was sent."""
+    settle(cluster, timeout=args.timeout)
+    _print(args, {"settled": True}, lambda r: print("every service has caught up"))
+
+
 def cmd_clock_set(args, cluster):
     date = None if args.date == "wall" else args.date
     if not args.no_settle:
@@ -565,6 +571,9 @@ def build_parser():
     p.add_argument("--in-scope", action="store_true")
 
     add(sub, "decided", cmd_decided, "list decided cases").add_argument("--jurisdiction")
+
+    add(sub, "settle", cmd_settle, "wait until every service has caught up",
+        needs_operator=False).add_argument("--timeout", type=float, default=120)
 
     add(sub, "health", cmd_health, "check that every service answers",
         needs_operator=False).add_argument("--wait", type=float, default=0.0,

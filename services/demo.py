@@ -125,6 +125,7 @@ def main():
     roster = os.path.join(OUT, "province.xlsx")
     pinggu("sample-province", "--out", roster, "--seed", str(SEED))
     pinggu("roster", "import", roster)
+    pinggu("settle")  # evaluation opens the case files from the registry's events
 
     institutions = {j: pinggu("institutions", "--jurisdiction", j, "--in-scope", json_out=True)
                     for j in JURISDICTIONS}

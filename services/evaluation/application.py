@@ -139,7 +139,8 @@ class Evaluation(ServiceApplication):
         where = {"file": filename, "row": row.row_number, "column": "统一社会信用代码"}
         case = self.get_or_none(case_id(row.uscc))
         if case is None:
-            raise BadInput(f"institution {row.uscc} is not filed", **where)
+            raise BadInput(f"institution {row.uscc} is not filed (or its filing has not "
+                           "reached evaluation yet: `pinggu settle`, then try again)", **where)
         if not case.in_scope(campaign.cohorts):
             raise BadInput(f"institution {row.uscc} (cohort {case.filing['cohort']}) is not in "
                            f"scope of the campaign {campaign.notice}", **where)
