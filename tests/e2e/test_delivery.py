@@ -85,7 +85,9 @@ def test_the_same_integration_event_published_twice_has_one_effect(own_cluster, 
 
 def test_a_consumer_killed_while_handling_events_gives_exactly_one_verdict_each(own_cluster, tmp_path):
     cluster = own_cluster.start().open_campaign()
-    rows = [factories.institution(100 + i, cohort=2020 + i % 2, city="140600") for i in range(60)]
+    # Enough cases that decisions is still busy when it is killed.
+    rows = [factories.institution(100 + i, cohort=2020 + i % 2, city="140600")
+            for i in range(120)]
     scores = {r.uscc: 50 + (i * 7) % 50 for i, r in enumerate(rows)}
     file_and_score(cluster, tmp_path, rows, scores, "city-140600")
     # Kill decisions with SIGKILL as soon as it has decided some but not all.
