@@ -91,7 +91,6 @@ def run_campaign(res, bc):
 
 def _findings(bc, institutions, plan, forms):
     """The demo's findings with evidence (organised cheating, unrectified audit findings)."""
-    import openpyxl
     from services import demo
     flagged = sorted(plan)[::97][:5]
     by_jurisdiction = {}
@@ -103,16 +102,7 @@ def _findings(bc, institutions, plan, forms):
     for j, usccs in by_jurisdiction.items():
         path = os.path.join(forms, f"findings-{j}.xlsx")
         inproc(bc, "template", "findings", "--jurisdiction", j, "--out", path)
-        wb = openpyxl.load_workbook(path)
-        ws = wb.active
-        col = demo.columns(ws)
-        ws.delete_rows(2, ws.max_row)
-        for n, uscc in enumerate(usccs):
-            clause, evidence = (("四(一)5", "2023年6月考场监控显示有组织传递答案，考生笔录3份")
-                                if n % 2 == 0 else ("四(二)1", "2022年审计指出的档案问题至今未整改"))
-            ws.append({col["统一社会信用代码"]: uscc, col["条款"]: clause,
-                       col["事实与证据"]: evidence})
-        wb.save(path)
+        demo.fill_findings(path, usccs)
         recorded += inproc(bc, "submit", "findings", path,
                            operator=demo.operator_for(j))["findings"]
     return recorded

@@ -98,6 +98,21 @@ def fill_score_sheet(path, plan, rng):
     wb.save(path)
 
 
+def fill_findings(path, usccs):
+    """Keep the template's header only; one finding per institution, alternately a
+    terminate clause (organised cheating) and a rectify clause (audit not rectified)."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    col = columns(ws)
+    ws.delete_rows(2, ws.max_row)
+    for n, uscc in enumerate(usccs):
+        clause, evidence = (("四(一)5", "2023年6月考场监控显示有组织传递答案，考生笔录3份")
+                            if n % 2 == 0 else ("四(二)1", "2022年审计指出的档案问题至今未整改"))
+        ws.append({col["统一社会信用代码"]: uscc, col["条款"]: clause,
+                   col["事实与证据"]: evidence})
+    wb.save(path)
+
+
 def plan_for(usccs, rng):
     """What happens to each institution in the demo."""
     plan = {}
@@ -166,16 +181,7 @@ def main():
     for j, usccs in by_jurisdiction.items():
         path = os.path.join(forms_dir, f"findings-{j}.xlsx")
         pinggu("template", "findings", "--jurisdiction", j, "--out", path)
-        wb = openpyxl.load_workbook(path)
-        ws = wb.active
-        col = columns(ws)
-        ws.delete_rows(2, ws.max_row)
-        for n, uscc in enumerate(usccs):
-            clause, evidence = (("四(一)5", "2023年6月考场监控显示有组织传递答案，考生笔录3份")
-                                if n % 2 == 0 else ("四(二)1", "2022年审计指出的档案问题至今未整改"))
-            ws.append({col["统一社会信用代码"]: uscc, col["条款"]: clause,
-                       col["事实与证据"]: evidence})
-        wb.save(path)
+        fill_findings(path, usccs)
         pinggu("submit", "findings", path, operator=operator_for(j))
 
     step("2023-10-31: every case is decided")
