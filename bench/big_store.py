@@ -62,9 +62,7 @@ class Store:
             self.apps = {}
             for service, (app_class, projection_class) in classes.items():
                 app = app_class(self.config)
-                projection = projection_class(app)
-                projection.create_tables()
-                app.projections = {projection.name: projection}
+                app.attach_projections([projection_class])
                 self.apps[service] = app
         self.pumped = {s: 0 for s in SERVICES}   # the "outbox" position of each service
         self.deliveries = 0                       # on_upstream calls

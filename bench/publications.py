@@ -92,14 +92,8 @@ def run_campaign(res, bc):
 def _findings(bc, institutions, plan, forms):
     """The demo's findings with evidence (organised cheating, unrectified audit findings)."""
     from services import demo
-    flagged = sorted(plan)[::97][:5]
-    by_jurisdiction = {}
-    for rows in institutions.values():
-        for i in rows:
-            if i["uscc"] in flagged:
-                by_jurisdiction.setdefault(i["jurisdiction"], []).append(i["uscc"])
     recorded = 0
-    for j, usccs in by_jurisdiction.items():
+    for j, usccs in demo.findings_targets(institutions, plan).items():
         path = os.path.join(forms, f"findings-{j}.xlsx")
         inproc(bc, "template", "findings", "--jurisdiction", j, "--out", path)
         demo.fill_findings(path, usccs)

@@ -98,6 +98,17 @@ def fill_score_sheet(path, plan, rng):
     wb.save(path)
 
 
+def findings_targets(institutions, plan):
+    """The few institutions the demo gives findings, by jurisdiction."""
+    flagged = sorted(plan)[::97][:5]
+    by_jurisdiction = {}
+    for rows in institutions.values():
+        for i in rows:
+            if i["uscc"] in flagged:
+                by_jurisdiction.setdefault(i["jurisdiction"], []).append(i["uscc"])
+    return by_jurisdiction
+
+
 def fill_findings(path, usccs):
     """Keep the template's header only; one finding per institution, alternately a
     terminate clause (organised cheating) and a rectify clause (audit not rectified)."""
@@ -172,13 +183,7 @@ def main():
         pinggu("submit", "score-sheet", path, operator=operator_for(j))
 
     step("findings with evidence: organised cheating, unrectified audit findings")
-    flagged = sorted(plan)[::97][:5]
-    by_jurisdiction = {}
-    for rows in institutions.values():
-        for i in rows:
-            if i["uscc"] in flagged:
-                by_jurisdiction.setdefault(i["jurisdiction"], []).append(i["uscc"])
-    for j, usccs in by_jurisdiction.items():
+    for j, usccs in findings_targets(institutions, plan).items():
         path = os.path.join(forms_dir, f"findings-{j}.xlsx")
         pinggu("template", "findings", "--jurisdiction", j, "--out", path)
         fill_findings(path, usccs)

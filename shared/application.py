@@ -116,6 +116,15 @@ class ServiceApplication(Application):
             return True
         raise ConcurrentUpdate(f"gave up on {source}#{position} after repeated conflicts")
 
+    def attach_projections(self, classes):
+        """Build the read tables of these projections and hold them by name, as the
+        running service does (queries and replay verification find them there)."""
+        projections = [cls(self) for cls in classes]
+        for projection in projections:
+            projection.create_tables()
+        self.projections = {p.name: p for p in projections}
+        return projections
+
     def case(self, uscc, as_of=None):
         """The case as this service holds it; with `as_of` (a date), as it stood then."""
         from shared import audit

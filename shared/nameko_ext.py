@@ -29,10 +29,7 @@ class EventStore(DependencyProvider):
     def setup(self):
         self.config = config_module.load()
         self.app = self.app_factory(self.config)
-        self.projections = [cls(self.app) for cls in self.projection_classes]
-        for projection in self.projections:
-            projection.create_tables()
-        self.app.projections = {p.name: p for p in self.projections}
+        self.projections = self.app.attach_projections(self.projection_classes)
         self.app.settled = self.settled
         from shared.outbox import Outbox
         self.outbox = Outbox(self.app, self.config)

@@ -82,26 +82,24 @@ def self_assessment(path, institutions, years=(2021, 2022), occupation="6-18-02-
     return str(path)
 
 
-def findings(path, rows):
-    """`rows`: (uscc, clause, evidence)."""
+def _sheet(path, header, rows):
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(["统一社会信用代码", "条款", "事实与证据"])
+    ws.append(header)
     for row in rows:
         ws.append(list(row))
     wb.save(path)
     return str(path)
+
+
+def findings(path, rows):
+    """`rows`: (uscc, clause, evidence)."""
+    return _sheet(path, ["统一社会信用代码", "条款", "事实与证据"], rows)
 
 
 def rectification(path, rows):
     """`rows`: (uscc, report, submitted_on)."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["统一社会信用代码", "整改情况", "提交日期"])
-    for row in rows:
-        ws.append(list(row))
-    wb.save(path)
-    return str(path)
+    return _sheet(path, ["统一社会信用代码", "整改情况", "提交日期"], rows)
 
 
 def set_cell(path, row, column, value, sheet=None):

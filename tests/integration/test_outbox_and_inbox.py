@@ -19,8 +19,7 @@ from tests import factories
 def registry(environment):
     config, _ = environment
     app = Registry(config)
-    app.projections = {"filings": Filings(app)}
-    app.projections["filings"].create_tables()
+    app.attach_projections([Filings])
     yield app
     app.close()
 

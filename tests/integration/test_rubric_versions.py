@@ -20,8 +20,7 @@ PROVINCE = Operator("province", "province", "140000")
 def evaluation(environment):
     config, _ = environment
     app = Evaluation(config)
-    app.projections = {"casefiles": CaseFiles(app)}
-    app.projections["casefiles"].create_tables()
+    app.attach_projections([CaseFiles])
     yield app
     app.close()
 

@@ -121,7 +121,7 @@ def test_the_sweep_may_call_anything_any_number_of_times(calls, days):
 def test_an_older_version_of_a_fact_arriving_late_changes_nothing():
     """Messages overtake each other; the latest version of each fact wins."""
     from shared.metadata import about_fact
-    case, c = filed(), campaign()
+    case = filed()
     assert case.is_newer("finding:x", 7)
     with about_fact("finding:x", 7):
         case.note_finding("x", "四(一)5", False, "e-withdrawn")  # version 7 withdraws it
