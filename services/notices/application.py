@@ -8,7 +8,7 @@ from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
 from shared.integration import dumps, position_of, short_type
 from shared.projection import Projection
-from services.notices import publications
+from services.notices import followups, publications
 from services.notices.domain import Entry, Notice, notice_id
 
 IN_SCOPE = (2020, 2021)
@@ -70,7 +70,11 @@ class Notices(ServiceApplication):
                        "clauses": data["verdict"]["clauses"], "deadline": data["deadline"],
                        "decided_on": data["decided_on"],
                        "rulebook_version": data["verdict"]["rulebook_version"],
-                       "total": score.get("total"), "grade": score.get("grade")}
+                       "total": score.get("total"), "grade": score.get("grade"),
+                       # How the verdict follows from its facts: a rectification's end
+                       # ("rescore", "deadline") and its grade give the notice its reason.
+                       "basis": data.get("basis"),
+                       "facts_grade": (data.get("facts") or {}).get("grade")}
             uscc, fact = data["uscc"], "verdict"
             change = lambda e: e.receive_verdict(verdict, envelope["id"])  # noqa: E731
         else:
@@ -154,7 +158,9 @@ class Notices(ServiceApplication):
             self.projections["listing"].catch_up()
         with self.recorder.datastore.transaction(commit=False) as cur:
             cur.execute("SELECT id, sequence, number, title, published_on, recorded_at, "
-                        "corrects, length(html) AS html_size, length(xlsx) AS xlsx_size "
+                        "corrects, length(html) AS html_size, length(xlsx) AS xlsx_size, "
+                        "coalesce(data->>'kind', 'results') AS kind, data->'affects' AS affects,"
+                        " data->>'summary' AS summary "
                         "FROM notices.listing_notices ORDER BY sequence")
             return [dict(row) for row in cur.fetchall()]
 
@@ -171,36 +177,59 @@ class Notices(ServiceApplication):
             return dumps(body).encode()
         return bytes(body) if kind == "xlsx" else body.encode()
 
-    def publish_notice(self, today, title=None):
-        """Publish the province's notice of all decided cases; after a first notice, a
-        correction listing only what changed, naming the notice it corrects."""
+    def publish_notice(self, today, title=None, kind=None, reason=None):
+        """Publish the province's notice of all decided cases. After the first, a notice
+        lists only what changed since it was published: the rectification-results notice
+        (整改复评结果通告) for closed rectifications, a correction (更正通告) for any other
+        change, each naming the notices it follows. `kind` picks one when both are
+        pending (default: the rectification results first); `reason` is a correction's
+        why, in the operator's words (default: derived from the changed grounds)."""
         def command():
             previous = self.published_notices()
-            entries = [public_entry(e) for e in self._entries(self._all_jurisdictions())]
-            corrects = None
-            if previous:
-                last = previous[-1]
-                published = {}
-                for notice in previous:
-                    for entry in self.repository.get(notice["id"]).entries:
-                        published[entry["uscc"]] = entry
-                entries = [e for e in entries if published.get(e["uscc"]) != e]
-                if not entries:
-                    raise BadInput(f"nothing has changed since notice {last['number']}")
-                corrects = {"id": str(last["id"]), "number": last["number"]}
+            current = self._entries(self._all_jurisdictions())
+            if kind not in (None, *followups.KINDS):
+                raise BadInput(f"unknown kind of notice {kind!r} "
+                               f"(one of {', '.join(followups.KINDS)})")
+            affects, remaining = [], 0
+            if not previous:
+                if kind not in (None, followups.RESULTS):
+                    raise BadInput("the first notice is the results notice (results)")
+                chosen, rows = followups.RESULTS, current
+            else:
+                published, notice_of = self._published_rows(previous)
+                split = followups.follow_up_rows(current, published, notice_of, reason)
+                pending = [k for k in (followups.RECTIFICATION, followups.CORRECTION)
+                           if split[k]]
+                if not pending:
+                    raise BadInput(f"nothing has changed since notice {previous[-1]['number']}")
+                chosen = kind or pending[0]
+                if chosen not in pending:
+                    raise BadInput(f"no {followups.KIND_ZH.get(chosen, chosen)} to publish: "
+                                   f"pending are {', '.join(pending)}")
+                rows = split[chosen]
+                remaining = sum(len(split[k]) for k in pending if k != chosen)
+                ids = {r["original"]["id"] for r in rows if r.get("original")}
+                affects = [{"id": str(n["id"]), "number": n["number"]} for n in previous
+                           if str(n["id"]) in ids]
+            entries = [public_entry(e) for e in rows]
+            first = affects[0] if affects else None
             sequence = len(previous) + 1
             nid = notice_id(sequence)
             number = NUMBER.format(year=today.year, sequence=sequence)
-            notice = {"id": str(nid), "number": number,
-                      "title": title or publications.NOTICE_TITLE,
-                      "published_on": today.isoformat(), "corrects": corrects,
+            notice = {"id": str(nid), "number": number, "kind": chosen,
+                      "title": title or publications.TITLES[chosen],
+                      "published_on": today.isoformat(),
+                      "corrects": first if chosen == followups.CORRECTION else None,
+                      "cites": first, "affects": affects,
                       "entries": entries, "xlsx_url": f"notices/{nid}.xlsx"}
+            notice["summary"] = publications.notice_summary(notice)
             html = publications.render_notice_html(notice)
             data = publications.notice_data(notice)
-            xlsx = _xlsx_bytes(None, entries, today)
+            xlsx = _xlsx_bytes(None, entries, today, notice)
             published_notice = Notice(sequence=sequence, number=number, title=notice["title"],
-                                      published_on=notice["published_on"], corrects=corrects,
-                                      entries=entries, html=html, data=data, xlsx=xlsx)
+                                      published_on=notice["published_on"],
+                                      corrects=notice["corrects"], entries=entries, html=html,
+                                      data=data, xlsx=xlsx, kind=chosen, affects=affects)
             cases = []
             for entry in entries:
                 case = self.repository.get(case_id(entry["uscc"]))
@@ -208,8 +237,18 @@ class Notices(ServiceApplication):
                 cases.append(case)
             self.save(published_notice, *cases)
             return {"id": str(nid), "number": number, "published_on": notice["published_on"],
-                    "corrects": corrects, "entries": len(entries)}
+                    "kind": chosen, "corrects": notice["corrects"], "affects": affects,
+                    "entries": len(entries), "remaining": remaining}
         return self.run_command(command)
+
+    def _published_rows(self, notices):
+        """Each USCC's last published row, and the {id, number} of its notice."""
+        rows, notice_of = {}, {}
+        for notice in notices:
+            for entry in self.repository.get(notice["id"]).entries:
+                rows[entry["uscc"]] = entry
+                notice_of[entry["uscc"]] = {"id": str(notice["id"]), "number": notice["number"]}
+        return rows, notice_of
 
     def _all_jurisdictions(self):
         with self.recorder.datastore.transaction(commit=False) as cur:
@@ -217,15 +256,22 @@ class Notices(ServiceApplication):
             return [row["jurisdiction"] for row in cur.fetchall()]
 
 
+_INTERNAL = ("basis", "facts_grade")  # how a verdict was reached: the department's
+
+
 def public_entry(entry):
     """A case as the public sees it: outcomes, not scores (those are the department's)."""
-    return {**entry, "total": None, "grade": None}
+    return {**{k: v for k, v in entry.items() if k not in _INTERNAL},
+            "total": None, "grade": None}
 
 
-def _xlsx_bytes(jurisdiction, entries, today):
+def _xlsx_bytes(jurisdiction, entries, today, notice=None):
     with tempfile.TemporaryDirectory(prefix="pinggu-xlsx-") as tmp:
         path = os.path.join(tmp, "summary.xlsx")
-        publications.write_summary_xlsx(path, jurisdiction, entries,
-                                        generated_on=today.isoformat())
+        if notice is not None and notice["kind"] != followups.RESULTS:
+            publications.write_followup_xlsx(path, notice)
+        else:
+            publications.write_summary_xlsx(path, jurisdiction, entries,
+                                            generated_on=today.isoformat())
         with open(path, "rb") as f:
             return f.read()

@@ -64,7 +64,8 @@ def row_of(uscc, filing, verdict):
             "cohort": filing["cohort"], "class": verdict["class"],
             "outcome": verdict["outcome"], "clauses": verdict["clauses"],
             "deadline": verdict["deadline"], "decided_on": verdict["decided_on"],
-            "total": verdict.get("total"), "grade": verdict.get("grade")}
+            "total": verdict.get("total"), "grade": verdict.get("grade"),
+            "basis": verdict.get("basis"), "facts_grade": verdict.get("facts_grade")}
 
 
 NOTICE_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-0000000000a0")
@@ -82,7 +83,8 @@ class Notice(CaseAggregate):
 
     @event("Published")
     def __init__(self, sequence: int, number: str, title: str, published_on: str,
-                 corrects, entries: list, html: str, data: dict, xlsx: bytes):
+                 corrects, entries: list, html: str, data: dict, xlsx: bytes,
+                 kind: str = "results", affects: list = ()):
         self.sequence = sequence
         self.number = number
         self.title = title
@@ -92,3 +94,5 @@ class Notice(CaseAggregate):
         self.html = html
         self.data = data
         self.xlsx = xlsx
+        self.kind = kind  # results, rectification or correction (followups.KINDS)
+        self.affects = list(affects)  # the earlier notices whose rows this one follows

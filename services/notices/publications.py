@@ -43,7 +43,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from services.decisions import rulebook as rb
+from services.notices import followups as fu
 from services.registry.cities import CITIES, PROVINCE
+from shared import clauses as cl
 from shared.dates import BUSINESS_TZ, parse_date
 from shared.xlsx import save_workbook, write_cell
 
@@ -51,6 +53,10 @@ ISSUER = "山西省人力资源和社会保障厅"
 PROVINCIAL_CENTER = "山西省职业技能鉴定中心"
 SOURCE_NOTICE = "《关于组织对全省职业技能等级认定评价机构开展评估的通知》（晋人社办函〔2023〕223号）"
 NOTICE_TITLE = f"{ISSUER}关于2020-2021年度职业技能等级认定评价机构评估结果的通告"
+RECTIFICATION_TITLE = f"{ISSUER}关于2020-2021年度职业技能等级认定评价机构整改复评结果的通告"
+CORRECTION_TITLE = f"{ISSUER}关于更正2020-2021年度职业技能等级认定评价机构评估结果的通告"
+TITLES = {fu.RESULTS: NOTICE_TITLE, fu.RECTIFICATION: RECTIFICATION_TITLE,
+          fu.CORRECTION: CORRECTION_TITLE}
 FEED_TITLE = "山西省职业技能等级认定评价机构评估结果通告"
 FEED_ID = "urn:pinggu:notices"
 
@@ -70,16 +76,16 @@ LISTS = {
 _MERGED = {(2020, rb.RENEWED): rb.RENEWAL_AGREED, (2021, rb.RESUMED): rb.NORMAL}
 
 # Headings and the one-line explanation under each list.
+_TERMINATE_TEXT = (f"有通知{cl.prose('四(一)')}或{cl.prose(rb.REFUSED_EVALUATION)}所列情形，"
+                   "终止备案。")
+_RECTIFY_TEXT = (f"有通知{cl.prose(rb.RECTIFICATION)}所列情形，限期2个月内完成整改，"
+                 "整改后再视情况决定是否{}；逾期未整改或整改不到位的，终止备案。")
 _LIST_TEXT = {
-    (2020, rb.TERMINATED): ("需终止备案的机构", "有通知第四条第（一）项或第六条第（二）项所列情形，终止备案。"),
+    (2020, rb.TERMINATED): ("需终止备案的机构", _TERMINATE_TEXT),
     (2020, rb.RENEWAL_AGREED): ("同意延续备案的机构", "评估合格，或整改后经复评准予延续备案。"),
-    (2020, rb.RENEWAL_WITHHELD): ("暂时不予延续备案的机构",
-                                  "有通知第四条第（二）项所列情形，限期2个月内完成整改，"
-                                  "整改后再视情况决定是否准予延续备案；逾期未整改或整改不到位的，终止备案。"),
-    (2021, rb.TERMINATED): ("需终止备案的机构", "有通知第四条第（一）项或第六条第（二）项所列情形，终止备案。"),
-    (2021, rb.SUSPENDED): ("暂停评价活动的机构",
-                           "有通知第四条第（二）项所列情形，限期2个月内完成整改，"
-                           "整改后再视情况决定是否恢复评价活动；逾期未整改或整改不到位的，终止备案。"),
+    (2020, rb.RENEWAL_WITHHELD): ("暂时不予延续备案的机构", _RECTIFY_TEXT.format("准予延续备案")),
+    (2021, rb.TERMINATED): ("需终止备案的机构", _TERMINATE_TEXT),
+    (2021, rb.SUSPENDED): ("暂停评价活动的机构", _RECTIFY_TEXT.format("恢复评价活动")),
     (2021, rb.NORMAL): ("正常评价的机构", "评估合格，或整改后经复评恢复评价活动。"),
 }
 _ORDINALS = "一二三四五六七八九十"
@@ -159,11 +165,12 @@ def clause_text(code):
     return clause.zh if clause else ""
 
 
-def _cited(entries):
-    """The clauses cited by these entries with their text, in the rulebook's order."""
-    codes = {c for e in entries for c in (e.get("clauses") or ())}
+def _cited(entries, *more):
+    """The clauses cited by these entries (and `more` codes) with their text, in the
+    rulebook's order, each in the notice's table notation."""
+    codes = {c for e in entries for c in (e.get("clauses") or ())} | set(more)
     known = [c for c in rb.CLAUSES if c in codes]
-    return [(c, clause_text(c)) for c in known + sorted(codes - set(known))]
+    return [(cl.table(c), clause_text(c)) for c in known + sorted(codes - set(known))]
 
 
 def _row(entry, label):
@@ -177,12 +184,12 @@ def _row(entry, label):
         "area": area(entry["jurisdiction"]) if entry.get("jurisdiction") else "",
         "cohort": entry["cohort"],
         "outcome": outcome,
-        "clauses": list(entry.get("clauses") or ()),
+        "clauses": cl.table_list(entry.get("clauses") or ()),
         "deadline": entry.get("deadline") or "",
         "decided_on": entry.get("decided_on") or "",
         "total": _score(entry.get("total")),
         "grade": entry.get("grade") or "",
-        "note": f"经整改，{outcome}" if outcome != label else "",
+        "note": entry.get("reason") or (f"经整改复评，{outcome}" if outcome != label else ""),
     }
 
 
@@ -233,34 +240,48 @@ SUMMARY_COLUMNS = [
     ("评估等级", "合格(≥80) / 不达标(60-79.99) / 不合格(<60)；未评分的为空"),
     ("评估意见", "2020年度：终止备案 / 同意延续备案 / 暂时不予延续备案；2021年度：终止备案 / "
                  "暂停评价活动 / 正常评价；整改复评后：延续备案 / 恢复评价活动"),
-    ("依据条款", "作出该意见所依据的通知条款及其内容，如 四(二)3 评估结果不达标准"),
+    ("依据条款", "作出该意见所依据的通知条款及其内容，如 四（二）3 评估结果不达标准"),
     ("整改期限", "需整改的机构完成整改的最后一日(含)，决定日起2个日历月"),
     ("决定日期", "作出该评估意见的日期"),
 ]
-_WIDTHS = [6, 22, 36, 18, 10, 18, 9, 9, 9, 16, 40, 12, 12]
+# The public notice's attachment carries no scores (四(三): they are the department's), so
+# its xlsx has no score columns rather than two always-empty ones.
+_SCORE_COLUMNS = ("评估得分", "评估等级")
+_WIDTHS = {"序号": 6, "统一社会信用代码": 22, "机构名称": 36, "类型": 18, "备案层级": 10,
+           "所属地市/评估单位": 18, "备案年度": 9, "评估得分": 9, "评估等级": 9,
+           "评估意见": 16, "依据条款": 40, "整改期限": 12, "决定日期": 12}
 _TITLE_ROW, _INFO_ROW, _HEADER_ROW = 1, 2, 3
 _THIN = Side(style="thin")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 
-def summary_rows(entries):
-    """The 附件3 data rows, in SUMMARY_COLUMNS order: cohort, then the lists in the
-    notice's order, then USCC."""
+def summary_columns(public=False):
+    """The 附件3 columns (name, meaning): the opinion's, or the public notice's."""
+    return [(c, m) for c, m in SUMMARY_COLUMNS if not (public and c in _SCORE_COLUMNS)]
+
+
+def summary_rows(entries, public=False):
+    """The 附件3 data rows, in summary_columns(public) order: cohort, then the lists in
+    the notice's order, then USCC."""
+    names = [c for c, _ in summary_columns(public)]
     rows = []
     for by_label in opinion_lists(entries).values():
         for members in by_label.values():
             for e in members:
-                rows.append([
-                    len(rows) + 1, e["uscc"], e.get("name") or "",
-                    CATEGORY_ZH.get(e.get("category"), e.get("category")),
-                    LEVEL_ZH.get(e.get("level"), e.get("level")),
-                    area(e["jurisdiction"]), e["cohort"],
-                    None if e.get("total") is None else float(e["total"]),
-                    e.get("grade"), e["outcome"],
-                    "；".join(f"{c} {clause_text(c)}".strip() for c in e.get("clauses") or ()),
-                    parse_date(e["deadline"]) if e.get("deadline") else None,
-                    parse_date(e["decided_on"]) if e.get("decided_on") else None,
-                ])
+                row = {
+                    "序号": len(rows) + 1, "统一社会信用代码": e["uscc"],
+                    "机构名称": e.get("name") or "",
+                    "类型": CATEGORY_ZH.get(e.get("category"), e.get("category")),
+                    "备案层级": LEVEL_ZH.get(e.get("level"), e.get("level")),
+                    "所属地市/评估单位": area(e["jurisdiction"]), "备案年度": e["cohort"],
+                    "评估得分": None if e.get("total") is None else float(e["total"]),
+                    "评估等级": e.get("grade"), "评估意见": e["outcome"],
+                    "依据条款": "；".join(f"{cl.table(c)} {clause_text(c)}".strip()
+                                      for c in e.get("clauses") or ()),
+                    "整改期限": parse_date(e["deadline"]) if e.get("deadline") else None,
+                    "决定日期": parse_date(e["decided_on"]) if e.get("decided_on") else None,
+                }
+                rows.append([row[name] for name in names])
     return rows
 
 
@@ -268,14 +289,16 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
                        campaign_title="2020-2021年度备案机构评估意见汇总表", generated_on):
     """附件3 of one jurisdiction: title row, info row, header (row 3), then one row per
     institution; frozen below the header, printable on landscape A4. Saved atomically;
-    returns `path`. With `jurisdiction` None, the whole province's list (the notice's
-    attachment), issued by the department."""
+    returns `path`. With `jurisdiction` None, the whole province's public list (the
+    notice's attachment, without scores), issued by the department on its publication
+    date."""
     entries = list(entries)
-    if jurisdiction is not None:
+    public = jurisdiction is None
+    if not public:
         _check_jurisdiction(jurisdiction, entries)
-    rows = summary_rows(entries)
-    columns = [c for c, _ in SUMMARY_COLUMNS]
-    last_col = get_column_letter(len(columns))
+    rows = summary_rows(entries, public)
+    described = summary_columns(public)
+    last_col = get_column_letter(len(described))
     last_row = _HEADER_ROW + len(rows)
 
     wb = openpyxl.Workbook()
@@ -291,11 +314,11 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
 
     ws.merge_cells(f"A{_INFO_ROW}:{last_col}{_INFO_ROW}")
     write_cell(ws.cell(row=_INFO_ROW, column=1),
-         f"评估单位：{authority(jurisdiction) if jurisdiction else ISSUER}　　"
+         f"{'发布单位' if public else '评估单位'}：{ISSUER if public else authority(jurisdiction)}　　"
          f"机构数：{len(rows)}　　"
-         f"填报日期：{_zh_date(generated_on)}")
+         f"{'发布日期' if public else '填报日期'}：{_zh_date(generated_on)}")
 
-    for index, (column, meaning) in enumerate(SUMMARY_COLUMNS, start=1):
+    for index, (column, meaning) in enumerate(described, start=1):
         cell = ws.cell(row=_HEADER_ROW, column=index, value=column)
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
@@ -314,8 +337,8 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
             elif isinstance(value, float):
                 cell.number_format = "0.00"
 
-    for index, width in enumerate(_WIDTHS, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = width
+    for index, (column, _) in enumerate(described, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = _WIDTHS[column]
     ws.freeze_panes = f"A{_HEADER_ROW + 1}"
     ws.auto_filter.ref = f"A{_HEADER_ROW}:{last_col}{last_row}"
     _print_setup(ws, campaign_title)
@@ -349,42 +372,147 @@ _env = jinja2.Environment(
 _env.filters["zh_date"] = _zh_date
 
 
-def render_opinion_html(jurisdiction, entries, *, generated_on, title=None):
-    """The printable evaluation opinion (评估意见) of one jurisdiction, to the department."""
+OPINION_FIELDS = ("number", "signer", "contact", "phone")
+# Left blank to be filled in by hand when the command gives none: the 版头 keeps its place.
+_BLANK_NUMBER, _BLANK_SIGNER = "〔　　　　〕　　号", "　　　　"
+
+
+def render_opinion_html(jurisdiction, entries, *, generated_on, title=None, fields=None):
+    """The printable evaluation opinion (评估意见) of one jurisdiction, a report to the
+    department: 版头 with 发文字号 and 签发人, 落款 and the contact line from `fields`
+    (number, signer, contact, phone)."""
     entries = list(entries)
     _check_jurisdiction(jurisdiction, entries)
+    fields = {k: (v or "").strip() for k, v in (fields or {}).items() if k in OPINION_FIELDS}
     issuer = authority(jurisdiction)
+    contact = "，".join(part for part in (
+        fields.get("contact") and f"联系人：{fields['contact']}",
+        fields.get("phone") and f"联系电话：{fields['phone']}") if part)
     return _env.get_template("opinion.html").render(
         title=title or f"{issuer}关于2020-2021年度备案职业技能等级认定评价机构的评估意见",
         issuer=issuer, provincial=jurisdiction == PROVINCE, addressee=ISSUER,
         source_notice=SOURCE_NOTICE, sections=_sections(entries), total=len(entries),
         cited=_cited(entries), generated_on=generated_on,
+        number=fields.get("number") or _BLANK_NUMBER,
+        signer=fields.get("signer") or _BLANK_SIGNER,
+        contact_line=f"（{contact}）" if contact else None,
     )
 
 
 def render_notice_html(notice):
-    """The province's public notice (通告), one page readable on a phone and in print."""
+    """The province's notice (通告), one page readable on a phone and in print; the
+    follow-ups (整改复评结果通告, 更正通告) by their own templates."""
+    kind = notice.get("kind") or fu.RESULTS
     entries = list(notice["entries"])
-    corrects = _corrects(notice)
-    return _env.get_template("notice.html").render(
-        title=notice.get("title") or NOTICE_TITLE, number=notice["number"], issuer=ISSUER,
+    cites = notice.get("cites") or _corrects(notice)
+    common = dict(
+        title=notice.get("title") or TITLES[kind], number=notice["number"], issuer=ISSUER,
+        kind=kind, kind_zh=fu.KIND_ZH[kind],
         published_on=notice["published_on"], source_notice=SOURCE_NOTICE,
-        corrects=corrects and {"number": corrects["number"],
-                               "href": f"{_quote(corrects['id'])}.html"},
+        cites=cites and {"number": cites["number"], "href": f"{_quote(cites['id'])}.html"},
         data_href=f"{_quote(notice['id'])}.json" if notice.get("id") else None,
-        xlsx_href=_from_notices_dir(notice.get("xlsx_url")),
-        sections=_sections(entries), total=len(entries), cited=_cited(entries),
+        pdf_href=f"{_quote(notice['id'])}.pdf" if notice.get("id") else None,
+        xlsx_href=_from_notices_dir(notice.get("xlsx_url")), total=len(entries),
     )
+    if kind == fu.RESULTS:
+        return _env.get_template("notice.html").render(
+            corrects=None, sections=_sections(entries), cited=_cited(entries), **common)
+    rows = [_followup_row(e) for e in sorted(entries, key=lambda e: e["uscc"])]
+    if kind == fu.RECTIFICATION:
+        cited = _cited(entries, *(c for e in entries for c in e.get("rectified") or ()))
+        return _env.get_template("rectification.html").render(
+            sections=_followup_sections(rows), cited=cited, **common)
+    cited = _cited(entries, *(c for e in entries
+                               for c in (e.get("original") or {}).get("clauses") or ()))
+    return _env.get_template("correction.html").render(rows=rows, cited=cited, **common)
 
 
-def render_index_html(notices):
+def _followup_row(entry):
+    original = entry.get("original") or {}
+    return {
+        "uscc": entry["uscc"], "name": entry.get("name") or "",
+        "category": CATEGORY_ZH.get(entry.get("category"), entry.get("category") or ""),
+        "area": area(entry["jurisdiction"]) if entry.get("jurisdiction") else "",
+        "cohort": entry["cohort"], "outcome": entry["outcome"],
+        "clauses": cl.table_list(entry.get("clauses") or ()),
+        "deadline": entry.get("deadline") or "",
+        "rectified": cl.table_list(entry.get("rectified") or ()),
+        "reason": entry.get("reason") or "",
+        "original": {"number": original.get("number") or "",
+                     "href": f"{_quote(original['id'])}.html#u-{entry['uscc']}"
+                     if original.get("id") else None,
+                     "outcome": original.get("outcome") or "—",
+                     "clauses": cl.table_list(original.get("clauses") or ()),
+                     "deadline": original.get("deadline") or ""},
+    }
+
+
+# The final outcomes of a rectification, per cohort, in the notice's order (四(二)).
+_RECTIFICATION_OUTCOMES = {2020: (rb.RENEWED, rb.TERMINATED), 2021: (rb.RESUMED, rb.TERMINATED)}
+
+
+def _followup_sections(rows):
+    sections = []
+    for cohort, outcomes in _RECTIFICATION_OUTCOMES.items():
+        mine = [r for r in rows if r["cohort"] == cohort]
+        lists = [{"ordinal": _ORDINALS[i], "label": outcome,
+                  "rows": [r for r in mine if r["outcome"] == outcome]}
+                 for i, outcome in enumerate(outcomes)]
+        strays = [r for r in mine if r["outcome"] not in outcomes]
+        if strays:
+            raise ValueError(f"not a rectification's final outcome: "
+                             f"{', '.join(r['uscc'] + ' ' + r['outcome'] for r in strays)}")
+        sections.append({"ordinal": _ORDINALS[len(sections)], "cohort": cohort,
+                         "lists": lists, "count": len(mine)})
+    return sections
+
+
+def notice_summary(notice):
+    """One or two sentences for the feed and the index: what the notice decides, not
+    its title again."""
+    kind = notice.get("kind") or fu.RESULTS
+    entries = list(notice["entries"])
+    count = {}
+    for e in entries:
+        count[e["outcome"]] = count.get(e["outcome"], 0) + 1
+    if kind == fu.RESULTS:
+        lists = opinion_lists(entries)
+        parts = "；".join(f"{cohort}年度{sum(len(m) for m in by.values())}家，" + "、".join(
+            f"{label}{len(members)}家" for label, members in by.items())
+            for cohort, by in lists.items())
+        return f"公布{len(entries)}家评价机构的评估结果：{parts}。"
+    if kind == fu.RECTIFICATION:
+        passed = sum(count.get(o, 0) for o in (rb.RENEWED, rb.RESUMED))
+        reasons = {}
+        for e in entries:
+            if e["outcome"] == rb.TERMINATED:
+                why = (e.get("reason") or "").split("，")[0]
+                reasons[why] = reasons.get(why, 0) + 1
+        detail = "、".join(f"{why}{n}家" for why, n in sorted(reasons.items()))
+        return (f"{len(entries)}家限期整改机构的整改复评结果：整改复评合格{passed}家，"
+                f"终止备案{count.get(rb.TERMINATED, 0)}家" + (f"（{detail}）" if detail else "")
+                + "。")
+    numbers = sorted({(e.get("original") or {}).get("number") or "" for e in entries} - {""})
+    return (f"更正{'、'.join(numbers) or '此前通告'}中{len(entries)}家机构的评估结果：" + "；".join(
+        f"{e.get('name') or e['uscc']}由{(e.get('original') or {}).get('outcome') or '未列入'}"
+        f"更正为{e['outcome']}" for e in entries[:3]) + ("等" if len(entries) > 3 else "") + "。")
+
+
+def render_index_html(notices, footer=None):
     """The portal's list of notices, newest first."""
     items = [{"number": n["number"], "title": n.get("title") or NOTICE_TITLE,
               "published_on": n["published_on"], "href": _paths(n)["html"],
-              "corrects": (n.get("corrects") or {}).get("number")}
+              "kind": n.get("kind") or fu.RESULTS,
+              "kind_zh": fu.KIND_ZH[n.get("kind") or fu.RESULTS],
+              "summary": n.get("summary") or "",
+              "corrects": (n.get("corrects") or {}).get("number"),
+              "later": [{"number": o["number"], "href": f"notices/{_quote(o['id'])}.html",
+                         "kind_zh": fu.KIND_ZH.get(o.get("kind"), "通告")}
+                        for o in n.get("later") or ()]}
              for n in _newest_first(notices)]
     return _env.get_template("index.html").render(title=FEED_TITLE, issuer=ISSUER,
-                                                  notices=items)
+                                                  notices=items, footer=footer or {},
+                                                  query="")
 
 
 def _from_notices_dir(url):
@@ -404,14 +532,29 @@ def notice_data(notice):
         "number": notice["number"],
         "title": notice.get("title") or NOTICE_TITLE,
         "published_on": parse_date(notice["published_on"]).isoformat(),
+        "kind": notice.get("kind") or fu.RESULTS,
         "corrects": _corrects(notice),
+        "cites": notice.get("cites"),
+        "affects": list(notice.get("affects") or ()),
+        "summary": notice.get("summary") or notice_summary(notice),
         "source": SOURCE_NOTICE,
         "entries": {
             str(cohort): {label: [_public(e) for e in members]
                           for label, members in by_label.items()}
-            for cohort, by_label in opinion_lists(notice["entries"]).items()
+            for cohort, by_label in _grouped(notice).items()
         },
     }
+
+
+def _grouped(notice):
+    """The entries by cohort and list: the results notice's lists of 四(三); a follow-up's
+    rows by cohort and their outcome now."""
+    if (notice.get("kind") or fu.RESULTS) == fu.RESULTS:
+        return opinion_lists(notice["entries"])
+    grouped = {}
+    for e in sorted(notice["entries"], key=lambda e: e["uscc"]):
+        grouped.setdefault(e["cohort"], {}).setdefault(e["outcome"], []).append(e)
+    return grouped
 
 
 def _public(entry):
@@ -422,6 +565,7 @@ def _public(entry):
         "class": entry.get("class"), "outcome": entry["outcome"],
         "clauses": list(entry.get("clauses") or ()),
         "deadline": _iso(entry.get("deadline")), "decided_on": _iso(entry.get("decided_on")),
+        **{k: entry[k] for k in ("reason", "original", "rectified") if entry.get(k)},
     }
 
 
@@ -472,11 +616,9 @@ def atom_feed(notices, *, base_url, updated):
             if sizes.get(kind) is not None:
                 attrs["length"] = str(int(sizes[kind]))
             ET.SubElement(entry, "link", attrs)
-        corrected = _corrects(notice)
-        if corrected:
-            ET.SubElement(entry, "link", rel="related", type="text/html",
-                          title=f"更正：{corrected['number']}",
-                          href=_url(base_url, f"notices/{_quote(corrected['id'])}.html"))
+        for title, other in _related(notice):
+            ET.SubElement(entry, "link", rel="related", type="text/html", title=title,
+                          href=_url(base_url, f"notices/{_quote(other['id'])}.html"))
     return ('<?xml version="1.0" encoding="utf-8"?>\n'
             + ET.tostring(feed, encoding="unicode"))
 
@@ -500,14 +642,21 @@ def json_feed(notices, *, base_url):
             "id": _entry_id(notice),
             "url": _url(base_url, paths["html"]),
             "title": title,
-            # Markup.format escapes its arguments: names and titles are not trusted.
-            "content_html": str(Markup("<p>{}</p><p>{}</p>").format(title, _summary(notice))),
+            # Markup.format escapes its arguments: names and titles are not trusted. The
+            # title is the item's own field; the content says what the notice decides.
+            "content_html": str(Markup("<p>{}</p>").format(_summary(notice)) + Markup("").join(
+                Markup('<p><a href="{}">{}</a></p>').format(
+                    _url(base_url, f"notices/{_quote(other['id'])}.html"), title)
+                for title, other in _related(notice))),
             "summary": _summary(notice),
             "date_published": _rfc3339(notice["published_on"]),
             "date_modified": _rfc3339(notice.get("updated") or notice["published_on"]),
             "language": "zh-CN",
             "attachments": attachments,
-            "_pinggu": {"number": notice["number"], "corrects": _corrects(notice)},
+            "_pinggu": {"number": notice["number"], "kind": notice.get("kind") or fu.RESULTS,
+                        "corrects": _corrects(notice),
+                        "affects": list(notice.get("affects") or ()),
+                        "later": list(notice.get("later") or ())},
         })
     return {
         "version": "https://jsonfeed.org/version/1.1",
@@ -556,10 +705,34 @@ def _url(base_url, path):
 def _summary(notice):
     if notice.get("summary"):
         return notice["summary"]
-    text = f"{notice['number']}，发布日期{_zh_date(notice['published_on'])}。"
+    text = f"发布日期{_zh_date(notice['published_on'])}。"
     if _corrects(notice):
         text += f"本通告更正{notice['corrects']['number']}。"
     return text
+
+
+def _related(notice):
+    """(title, {id, number}) of the notices this one follows and of every later notice
+    that affects it: a reader of the original finds what changed it."""
+    kind = notice.get("kind") or fu.RESULTS
+    earlier = list(notice.get("affects") or ()) or ([_corrects(notice)] if _corrects(notice)
+                                                     else [])
+    verb = "更正" if kind == fu.CORRECTION else "所涉原通告"
+    return ([(f"{verb}：{n['number']}", n) for n in earlier]
+            + [(f"后续{fu.KIND_ZH.get(n.get('kind'), '通告')}：{n['number']}", n)
+               for n in notice.get("later") or ()])
+
+
+def later_notices(notices):
+    """{notice id: [{id, number, kind}, ...]}: for each notice, the later ones that follow
+    it (list its institutions again), in publication order."""
+    later = {str(n["id"]): [] for n in notices}
+    for n in sorted(notices, key=lambda n: (n.get("sequence") or 0, n["published_on"])):
+        earlier = list(n.get("affects") or ()) or ([n["corrects"]] if n.get("corrects") else [])
+        for other in earlier:
+            later.setdefault(str(other["id"]), []).append(
+                {"id": str(n["id"]), "number": n["number"], "kind": n.get("kind") or fu.RESULTS})
+    return later
 
 
 def _rfc3339(value):
