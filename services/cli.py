@@ -167,22 +167,26 @@ def _write(directory, relative, content):
 
 def cmd_publish(args, cluster):
     if args.what == "opinions":
-        opinions = cluster.call("notices", "publish_opinions", args.jurisdiction)
+        fields = {k: getattr(args, k) for k in ("number", "signer", "contact", "phone")
+                  if getattr(args, k)}
+        opinions = cluster.call("notices", "publish_opinions", args.jurisdiction,
+                                fields or None)
         written = {}
         for jurisdiction, opinion in opinions.items():
             written[jurisdiction] = {
                 "html": _write(args.out, f"opinion-{jurisdiction}.html",
                                opinion["html"].encode()),
+                "pdf": _write(args.out, f"opinion-{jurisdiction}.pdf", opinion["pdf"]),
                 "xlsx": _write(args.out, f"summary-{jurisdiction}.xlsx", opinion["xlsx"]),
                 "lists": opinion["lists"]}
         _print(args, written, lambda w: [print(
-            f"{j}: {v['html']}, {v['xlsx']}  " + "; ".join(
+            f"{j}: {v['html']}, {v['pdf']}, {v['xlsx']}  " + "; ".join(
                 f"{cohort}: " + ", ".join(f"{label} {n}" for label, n in lists.items())
                 for cohort, lists in v["lists"].items())) for j, v in w.items()])
         return
     result = None
     if not args.portal_only:
-        result = cluster.call("notices", "publish_notice", args.title)
+        result = cluster.call("notices", "publish_notice", args.title, args.kind, args.reason)
     files = cluster.call("notices", "portal_files")
     paths = [_write(args.out, path, content) for path, content in sorted(files.items())]
     report = {"notice": result, "files": paths}
@@ -190,8 +194,11 @@ def cmd_publish(args, cluster):
     def human(r):
         if r["notice"]:
             n = r["notice"]
-            print(f"published {n['number']} ({n['entries']} institutions)"
-                  + (f", correcting {n['corrects']['number']}" if n["corrects"] else ""))
+            print(f"published {n['number']}, {n.get('kind', 'results')} ({n['entries']} "
+                  "institutions)"
+                  + (f", correcting {n['corrects']['number']}" if n["corrects"] else "")
+                  + (f"; {n['remaining']} more change(s) await another notice"
+                     if n.get("remaining") else ""))
         print(f"{args.out}: {len(r['files'])} portal files")
     _print(args, report, human)
 
@@ -514,6 +521,14 @@ def build_parser():
     p.add_argument("--out", required=True, help="directory to write to")
     p.add_argument("--jurisdiction", help="opinions: only this jurisdiction")
     p.add_argument("--title", help="notice: its title (default: the 2023 notice's)")
+    p.add_argument("--kind", choices=("results", "rectification", "correction"),
+                   help="notice: which follow-up to publish when both are pending "
+                        "(default: rectification results first)")
+    p.add_argument("--reason", help="notice: a correction's reason, in words")
+    p.add_argument("--number", help="opinions: the 发文字号, e.g. 并人社字〔2023〕88号")
+    p.add_argument("--signer", help="opinions: the 签发人")
+    p.add_argument("--contact", help="opinions: the 联系人")
+    p.add_argument("--phone", help="opinions: the contact's telephone")
     p.add_argument("--portal-only", action="store_true",
                    help="notice: publish nothing new, write the portal's files")
 

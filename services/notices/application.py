@@ -118,12 +118,17 @@ class Notices(ServiceApplication):
         return [row["entry"] for row in rows]
 
     # -- opinions ---------------------------------------------------------------------
-    def opinions(self, jurisdictions, today):
-        """Each jurisdiction's evaluation opinion, as HTML and the 附件3 xlsx (bytes)."""
+    def opinions(self, jurisdictions, today, fields=None):
+        """Each jurisdiction's evaluation opinion, as HTML and the 附件3 xlsx (bytes).
+        `fields` (文号, 签发人, 联系人, 电话) belong to one opinion: one jurisdiction."""
+        fields = {k: v for k, v in (fields or {}).items() if v}
+        if fields and len(jurisdictions) != 1:
+            raise BadInput(f"{', '.join(sorted(fields))} belong to one opinion: "
+                           "name its --jurisdiction")
         out = {}
         for jurisdiction in sorted(jurisdictions):
             entries = self._entries([jurisdiction])
-            html = publications.render_opinion_html(jurisdiction, entries,
+            html = publications.render_opinion_html(jurisdiction, entries, fields=fields,
                                                     generated_on=today.isoformat())
             out[jurisdiction] = {"html": html,
                                  "xlsx": _xlsx_bytes(jurisdiction, entries, today),
@@ -149,6 +154,24 @@ class Notices(ServiceApplication):
         result = [by_uscc[k] for k in sorted(by_uscc)]
         self._published = (key, result)
         return result
+
+    def public_records(self):
+        """Each institution's public record across the notices, from the published lists
+        only: {uscc: [row as each notice published it, with notice id, number, kind and
+        date], ...} in publication order. Cached until a new notice appears."""
+        notices = self.published_notices(fresh=False)
+        key = tuple(n["id"] for n in notices)
+        cached = self.__dict__.get("_records")
+        if cached and cached[0] == key:
+            return cached[1]
+        records = {}
+        for notice in notices:
+            for entry in self.repository.get(notice["id"]).entries:
+                records.setdefault(entry["uscc"], []).append(dict(
+                    entry, notice_id=str(notice["id"]), number=notice["number"],
+                    kind=notice["kind"], published_on=notice["published_on"].isoformat()))
+        self._records = (key, records)
+        return records
 
     def published_notices(self, fresh=True):
         """The notices; `fresh` first catches the read table up (operators' commands). The

@@ -1,42 +1,150 @@
-"""The public portal's files, built from the published notices: the index page, each
-notice's HTML, data and attachment, and the Atom and JSON feeds."""
-import json
+"""The public portal's pages and files, built from the published notices only: the index
+with a search form, each notice's page (its published HTML with links to every later
+notice that affects it), data, attachment and PDF, a page per institution with its
+record across notices, the search, and the Atom and JSON feeds.
 
-from services.notices import publications
+The route logic lives here and takes the notices application (`app`) and the request's
+arguments, so whichever HTTP server fronts the portal only maps URLs to these functions.
+
+The site footer (主办单位, ICP备案号, 网站标识码) comes from configuration:
+PINGGU_SITE_SPONSOR (default the department), PINGGU_SITE_ICP (e.g. 晋ICP备xxxxxxxx号),
+PINGGU_SITE_CODE (the 网站标识码 of the government website register) and optionally
+PINGGU_SITE_SECURITY (the 公安机关备案号 line).
+"""
+import json
+import os
+import re
+
+from services.notices import followups, pdf, publications
+
+LATER_MARK = "<!--pinggu:later-->"
+FOOTER_MARK = "<!--pinggu:footer-->"
+USCC = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+MAX_RESULTS = 50
+
+
+def footer():
+    """The government-website footer, from configuration."""
+    return {"sponsor": os.environ.get("PINGGU_SITE_SPONSOR") or publications.ISSUER,
+            "icp": os.environ.get("PINGGU_SITE_ICP", ""),
+            "site_code": os.environ.get("PINGGU_SITE_CODE", ""),
+            "security": os.environ.get("PINGGU_SITE_SECURITY", "")}
 
 
 def feed_notices(notices):
-    """The published notices as the feeds and the index describe them."""
+    """The published notices as the feeds and the index describe them, each with the
+    later notices that follow it."""
+    later = publications.later_notices(notices)
     out = []
     for n in notices:
         out.append({
             "id": str(n["id"]), "number": n["number"], "title": n["title"],
+            "sequence": n.get("sequence"),
             "published_on": n["published_on"].isoformat(),
             # The recorded time, so a feed reader sees when it appeared.
             "updated": n["recorded_at"].isoformat(),
-            "corrects": n["corrects"],
-            "summary": f"{n['number']}：{n['title']}",
+            "kind": n.get("kind") or followups.RESULTS,
+            "corrects": n["corrects"], "affects": n.get("affects") or [],
+            "later": later.get(str(n["id"]), []),
+            "summary": n.get("summary") or "",
             "sizes": {"xlsx": n["xlsx_size"]},
         })
     return out
 
 
+def index_page(app):
+    described = feed_notices(app.published_notices(fresh=False))
+    return publications.render_index_html(described, footer=footer())
+
+
+def notice_page(app, notice_id):
+    """A notice's page: the HTML as published, with the links to every later notice that
+    affects it and the site footer added where the page marks them (outside the
+    document itself, which stays as published)."""
+    html = app.notice_file(notice_id, "html")
+    if html is None:
+        return None
+    notices = app.published_notices(fresh=False)
+    later = publications.later_notices(notices).get(str(notice_id), [])
+    return with_portal_parts(html.decode(), later)
+
+
+def with_portal_parts(html, later):
+    block = publications.render_later_html(later) if later else ""
+    if LATER_MARK in html:
+        html = html.replace(LATER_MARK, block, 1)
+    elif block:  # a page published before the mark existed
+        html = html.replace("<main>", "<main>" + block, 1)
+    footer_html = publications.render_footer_html(footer())
+    if FOOTER_MARK in html:
+        return html.replace(FOOTER_MARK, footer_html, 1).encode()
+    return html.replace("</body>", footer_html + "</body>", 1).encode()
+
+
+def notice_pdf(app, notice_id, cache={}):  # noqa: B006 - notices never change
+    """The notice's print-ready PDF, rendered once per process from its published HTML."""
+    key = str(notice_id)
+    if key not in cache:
+        html = app.notice_file(notice_id, "html")
+        if html is None:
+            return None
+        cache[key] = pdf.render_isolated(html.decode())
+    return cache[key]
+
+
+def institution_page(app, uscc):
+    """One institution's public record across the notices, or None if no notice lists
+    it."""
+    uscc = (uscc or "").strip().upper()
+    record = app.public_records().get(uscc)
+    if not record:
+        return None
+    return publications.render_institution_html(uscc, record, footer=footer()).encode()
+
+
+def search(app, query):
+    """(redirect path or None, page bytes): a whole USCC that the notices list goes
+    straight to its page; otherwise the institutions whose name contains the query or
+    whose USCC starts with it, from the published lists only."""
+    query = " ".join((query or "").split())[:100]
+    records = app.public_records()
+    code = query.upper()
+    if USCC.match(code) and code in records:
+        return f"institutions/{code}.html", None
+    hits = []
+    if query:
+        for uscc, rows in sorted(records.items()):
+            name = rows[-1].get("name") or ""
+            if uscc.startswith(code) or query.casefold() in name.casefold():
+                hits.append({"uscc": uscc, "name": name, "outcome": rows[-1]["outcome"],
+                             "number": rows[-1]["number"]})
+    page = publications.render_search_html(query, hits[:MAX_RESULTS], len(hits),
+                                           footer=footer())
+    return None, page.encode()
+
+
 def files(app, base_url):
-    """Every file of the portal: {site path: bytes}."""
+    """Every file of the portal: {site path: bytes}. The search needs the server; the
+    static copy has a page per institution."""
     notices = app.published_notices()
     described = feed_notices(notices)
     site = {
-        "index.html": publications.render_index_html(described).encode(),
+        "index.html": publications.render_index_html(described, footer=footer()).encode(),
         "feed.atom": atom(described, base_url).encode(),
         "feed.json": json.dumps(publications.json_feed(described, base_url=base_url),
                                 ensure_ascii=False, indent=2).encode(),
     }
     for n in notices:
-        for kind in ("html", "json", "xlsx"):
+        site[f"notices/{n['id']}.html"] = notice_page(app, n["id"])
+        for kind in ("json", "xlsx"):
             site[f"notices/{n['id']}.{kind}"] = app.notice_file(n["id"], kind)
+        site[f"notices/{n['id']}.pdf"] = notice_pdf(app, n["id"])
+    for uscc in app.public_records():
+        site[f"institutions/{uscc}.html"] = institution_page(app, uscc)
     return site
 
 
 def atom(described, base_url):
     updated = max((n["updated"] for n in described), default="2023-01-01T00:00:00+08:00")
     return publications.atom_feed(described, base_url=base_url, updated=updated)
+

@@ -476,10 +476,10 @@ def notice_summary(notice):
     for e in entries:
         count[e["outcome"]] = count.get(e["outcome"], 0) + 1
     if kind == fu.RESULTS:
-        lists = opinion_lists(entries)
-        parts = "；".join(f"{cohort}年度{sum(len(m) for m in by.values())}家，" + "、".join(
-            f"{label}{len(members)}家" for label, members in by.items())
-            for cohort, by in lists.items())
+        lists = {cohort: {label: len(m) for label, m in by.items() if m}
+                 for cohort, by in opinion_lists(entries).items()}
+        parts = "；".join(f"{cohort}年度{sum(by.values())}家，" + "、".join(
+            f"{label}{n}家" for label, n in by.items()) for cohort, by in lists.items() if by)
         return f"公布{len(entries)}家评价机构的评估结果：{parts}。"
     if kind == fu.RECTIFICATION:
         passed = sum(count.get(o, 0) for o in (rb.RENEWED, rb.RESUMED))
@@ -513,6 +513,44 @@ def render_index_html(notices, footer=None):
     return _env.get_template("index.html").render(title=FEED_TITLE, issuer=ISSUER,
                                                   notices=items, footer=footer or {},
                                                   query="")
+
+
+def render_later_html(later):
+    """The note on a notice's page naming every later notice that affects it."""
+    items = [{"number": o["number"], "href": f"{_quote(o['id'])}.html",
+              "kind_zh": fu.KIND_ZH.get(o.get("kind"), "通告")} for o in later]
+    return str(_env.get_template("_document.html").module.later_block(items))
+
+
+def render_footer_html(footer):
+    return str(_env.get_template("_document.html").module.site_footer(footer))
+
+
+def render_institution_html(uscc, record, *, footer=None):
+    """One institution's public record: each notice that listed it, oldest first, with
+    the outcome, clauses and reason it gave, and a link to its row in that notice."""
+    latest = record[-1]
+    rows = [{"number": r["number"], "kind_zh": fu.KIND_ZH.get(r.get("kind"), "通告"),
+             "published_on": r["published_on"],
+             "href": f"../notices/{_quote(r['notice_id'])}.html#u-{uscc}",
+             "outcome": r["outcome"], "clauses": cl.table_list(r.get("clauses") or ()),
+             "deadline": r.get("deadline") or "", "reason": r.get("reason") or ""}
+            for r in record]
+    return _env.get_template("institution.html").render(
+        title=f"{latest.get('name') or uscc} 评估结果", uscc=uscc,
+        name=latest.get("name") or "",
+        category=CATEGORY_ZH.get(latest.get("category"), latest.get("category") or ""),
+        level=LEVEL_ZH.get(latest.get("level"), latest.get("level") or ""),
+        area=area(latest["jurisdiction"]) if latest.get("jurisdiction") else "",
+        cohort=latest["cohort"], outcome=latest["outcome"], rows=rows, issuer=ISSUER,
+        footer=footer or {})
+
+
+def render_search_html(query, hits, total, *, footer=None):
+    """The search results: links to the institutions' pages."""
+    return _env.get_template("search.html").render(
+        title=f"查询：{query}" if query else "查询评价机构", query=query, hits=hits,
+        total=total, issuer=ISSUER, footer=footer or {})
 
 
 def _from_notices_dir(url):

@@ -2,6 +2,8 @@
 portal served over HTTP (index, notices, Atom and JSON feeds, with ETags)."""
 import base64
 import json
+
+import eventlet
 import os
 import uuid
 
@@ -11,13 +13,14 @@ from werkzeug.wrappers import Response
 
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
-from services.notices import portal, publications
+from services.notices import pdf, portal, publications
 from services.notices.application import CAMPAIGN, Listing, Notices
 
 JURISDICTIONS = ("140000", "140100", "140200", "140300", "140400", "140500", "140600",
                  "140700", "140800", "140900", "141000", "141100")
 TYPES = {"html": "text/html; charset=utf-8", "json": "application/json; charset=utf-8",
-         "xlsx": publications.XLSX_TYPE, "atom": "application/atom+xml; charset=utf-8"}
+         "xlsx": publications.XLSX_TYPE, "atom": "application/atom+xml; charset=utf-8",
+         "pdf": "application/pdf"}
 
 
 class NoticesService(AuditEntrypoints):
@@ -34,23 +37,30 @@ class NoticesService(AuditEntrypoints):
 
     # -- operators --------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
-    def publish_opinions(self, identity, jurisdiction=None):
+    def publish_opinions(self, identity, jurisdiction=None, fields=None):
+        """Each jurisdiction's opinion as HTML, PDF and 附件3 xlsx. `fields` (number,
+        signer, contact, phone) fill the 版头 and contact line; one 文号 fits one
+        opinion, so they need a single jurisdiction."""
         with self.acting(identity, campaign=CAMPAIGN) as operator:
             operator.require_writer()
             wanted = [jurisdiction] if jurisdiction else \
                 [j for j in JURISDICTIONS if operator.may_act_for(j)]
             for j in wanted:
                 operator.require_jurisdiction(j)
-            opinions = self.store.opinions(wanted, self.acting.clock.today())
-            for opinion in opinions.values():
+            opinions = self.store.opinions(wanted, self.acting.clock.today(), fields)
+            # Two renderers at a time (one per core), each in a child process.
+            pdfs = eventlet.GreenPool(2).imap(pdf.render_isolated,
+                                              [o["html"] for o in opinions.values()])
+            for opinion, body in zip(opinions.values(), pdfs):
+                opinion["pdf"] = base64.b64encode(body).decode()
                 opinion["xlsx"] = base64.b64encode(opinion["xlsx"]).decode()
             return opinions
 
     @rpc(expected_exceptions=EXPECTED)
-    def publish_notice(self, identity, title=None):
+    def publish_notice(self, identity, title=None, kind=None, reason=None):
         with self.acting(identity, campaign=CAMPAIGN) as operator:
             operator.require_role("province")
-            return self.store.publish_notice(self.acting.clock.today(), title)
+            return self.store.publish_notice(self.acting.clock.today(), title, kind, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def portal_files(self, identity):
@@ -87,9 +97,22 @@ class NoticesService(AuditEntrypoints):
 
     @http("GET", "/index.html")
     def http_index(self, request):
-        described = portal.feed_notices(self.store.published_notices(fresh=False))
-        return self._respond(request, publications.render_index_html(described).encode(),
-                             TYPES["html"])
+        return self._respond(request, portal.index_page(self.store).encode(), TYPES["html"])
+
+    @http("GET", "/search")
+    def http_search(self, request):
+        location, body = portal.search(self.store, request.args.get("q", ""))
+        if location:
+            return Response(status=302, headers={"Location": f"/{location}"})
+        return self._respond(request, body, TYPES["html"])
+
+    @http("GET", "/institutions/<string:filename>")
+    def http_institution(self, request, filename):
+        stem, _, kind = filename.rpartition(".")
+        body = portal.institution_page(self.store, stem) if kind == "html" else None
+        if body is None:
+            return Response("not found", status=404, content_type="text/plain")
+        return self._respond(request, body, TYPES["html"])
 
     @http("GET", "/feed.atom")
     def http_atom(self, request):
@@ -108,9 +131,16 @@ class NoticesService(AuditEntrypoints):
     def http_notice(self, request, filename):
         stem, _, kind = filename.rpartition(".")
         try:
-            body = self.store.notice_file(uuid.UUID(stem), kind) if kind in (
-                "html", "json", "xlsx") else None
+            notice = uuid.UUID(stem)
         except ValueError:
+            notice = kind = None
+        if kind == "html":
+            body = portal.notice_page(self.store, notice)
+        elif kind == "pdf":
+            body = portal.notice_pdf(self.store, notice)
+        elif kind in ("json", "xlsx"):
+            body = self.store.notice_file(notice, kind)
+        else:
             body = None
         if body is None:
             return Response("not found", status=404, content_type="text/plain")

@@ -9,6 +9,7 @@ import pytest
 from markupsafe import escape
 
 from services.notices import publications as pub
+from shared import clauses as cl
 from services.notices.publications import (
     SUMMARY_COLUMNS, atom_feed, etag, json_feed, notice_data, opinion_lists,
     render_index_html, render_notice_html, render_opinion_html, write_summary_xlsx,
@@ -123,13 +124,13 @@ def test_summary_xlsx_row_by_row(tmp_path, taiyuan):
             number, e["uscc"], e["name"], pub.CATEGORY_ZH[e["category"]], "市级", "太原市",
             e["cohort"], None if e["total"] is None else float(e["total"]), e["grade"],
             e["outcome"]]
-        assert all(code in clauses for code in e["clauses"])
+        assert all(cl.table(code) in clauses for code in e["clauses"])
         assert values[11:] == [deadline, dt.datetime(2023, 10, 31)]
     # Clauses are cited with their text, in the order the verdict gave them.
     by_uscc = {r[1].value: r for r in rows}
     assert by_uscc["52140100MJ00000007"][10].value == (
-        "四(二)3 评估结果不达标准；"
-        "四(二)2 法人登记证明不在有效期内,或年度报告中存在影响法人资质合规性问题")
+        "四（二）3 评估结果不达标准；"
+        "四（二）2 法人登记证明不在有效期内,或年度报告中存在影响法人资质合规性问题")
 
 
 def test_summary_xlsx_keeps_formula_like_names_as_text(tmp_path, taiyuan):
@@ -199,9 +200,9 @@ def test_opinion_html_of_a_city(taiyuan):
     assert "2020年度备案机构共4家，其中终止备案1家、同意延续备案2家、暂时不予延续备案1家。" in html
     assert "2021年度备案机构共4家，其中终止备案1家、暂停评价活动1家、正常评价2家。" in html
     # Cited clauses come with their text from the rulebook.
-    assert "<dt>四(一)7</dt><dd>评估结果不合格</dd>" in html
-    assert "<dt>六(二)</dt><dd>无故拒绝参加评估,取消备案资质</dd>" in html
-    assert "经整改，延续备案" in html and "经整改，恢复评价活动" in html
+    assert "<dt>四（一）7</dt><dd>评估结果不合格</dd>" in html
+    assert "<dt>六（二）</dt><dd>无故拒绝参加评估,取消备案资质</dd>" in html
+    assert "经整改复评，延续备案" in html and "经整改复评，恢复评价活动" in html
     assert "2023年9月30日" in html
 
 
@@ -228,17 +229,18 @@ def province(taiyuan):
 def test_notice_html(taiyuan):
     entries = province(taiyuan)
     html = render_notice_html({
-        "id": "2023-2", "number": "晋人社评估〔2023〕2号", "title": None,
-        "published_on": "2023-11-05", "entries": entries,
-        "corrects": {"id": "2023-1", "number": "晋人社评估〔2023〕1号"},
-        "xlsx_url": "notices/2023-2.xlsx"})
+        "id": "2023-1", "number": "晋人社评估〔2023〕1号", "title": None,
+        "published_on": "2023-10-31", "entries": entries,
+        "xlsx_url": "notices/2023-1.xlsx"})
     assert_html_document(html)
     assert_names_escaped(html, entries)
     assert "山西省人力资源和社会保障厅关于2020-2021年度职业技能等级认定评价机构评估结果的通告" in html
-    assert "晋人社评估〔2023〕2号" in html and "2023年11月5日" in html
-    assert 'class="correction"' in html
-    assert '<a href="2023-1.html">晋人社评估〔2023〕1号</a>' in html
-    assert 'href="2023-2.json"' in html and 'href="2023-2.xlsx"' in html
+    assert "晋人社评估〔2023〕1号" in html and "2023年10月31日" in html
+    assert 'class="correction"' not in html
+    assert 'href="2023-1.json"' in html and 'href="2023-1.xlsx"' in html
+    assert 'href="2023-1.pdf"' in html
+    # An anchor per institution, so a search result can point at its row.
+    assert all(f'<tr id="u-{e["uscc"]}">' in html for e in entries)
     assert "@media (max-width: 40rem)" in html
     assert "省职业技能鉴定中心" in html and "太原市" in html
     # The public notice carries no scores.
