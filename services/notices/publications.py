@@ -346,6 +346,53 @@ def write_summary_xlsx(path, jurisdiction, entries, *,
     return path
 
 
+FOLLOWUP_COLUMNS = ("序号", "统一社会信用代码", "机构名称", "备案年度", "所属地市/评估单位",
+                    "原通告", "原评估意见", "原依据条款", "现评估意见", "依据条款", "整改期限",
+                    "备注")
+
+
+def write_followup_xlsx(path, notice):
+    """The attachment of a rectification-results notice or a correction: one row per
+    institution, original → now, with the reason in 备注."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = fu.KIND_ZH[notice["kind"]]
+    last_col = get_column_letter(len(FOLLOWUP_COLUMNS))
+    ws.merge_cells(f"A{_TITLE_ROW}:{last_col}{_TITLE_ROW}")
+    write_cell(ws.cell(row=_TITLE_ROW, column=1), notice.get("title") or TITLES[notice["kind"]])
+    ws.cell(row=_TITLE_ROW, column=1).font = Font(bold=True, size=14)
+    ws.merge_cells(f"A{_INFO_ROW}:{last_col}{_INFO_ROW}")
+    write_cell(ws.cell(row=_INFO_ROW, column=1),
+               f"{notice['number']}　　发布单位：{ISSUER}　　机构数：{len(notice['entries'])}　　"
+               f"发布日期：{_zh_date(notice['published_on'])}")
+    for index, column in enumerate(FOLLOWUP_COLUMNS, start=1):
+        cell = ws.cell(row=_HEADER_ROW, column=index, value=column)
+        cell.font, cell.border = Font(bold=True), _BORDER
+    wrap = Alignment(vertical="center", wrap_text=True)
+    entries = sorted(notice["entries"], key=lambda e: (e["cohort"], e["outcome"], e["uscc"]))
+    for n, e in enumerate(entries, start=1):
+        original = e.get("original") or {}
+        values = [n, e["uscc"], e.get("name") or "", e["cohort"],
+                  area(e["jurisdiction"]) if e.get("jurisdiction") else "",
+                  original.get("number") or "", original.get("outcome") or "",
+                  cl.table_list(original.get("clauses") or (), empty=""), e["outcome"],
+                  cl.table_list(e.get("clauses") or (), empty=""),
+                  parse_date(e["deadline"]) if e.get("deadline") else None,
+                  e.get("reason") or ""]
+        for col, value in enumerate(values, start=1):
+            cell = ws.cell(row=_HEADER_ROW + n, column=col)
+            write_cell(cell, value)
+            cell.alignment, cell.border = wrap, _BORDER
+            if isinstance(value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+    for index, width in enumerate((6, 22, 36, 9, 18, 22, 16, 16, 14, 16, 12, 40), start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = f"A{_HEADER_ROW + 1}"
+    _print_setup(ws, notice.get("title") or TITLES[notice["kind"]])
+    save_workbook(wb, path)
+    return path
+
+
 def _print_setup(ws, title):
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
