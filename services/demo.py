@@ -5,7 +5,8 @@ Each jurisdiction fills in its generated templates the way a bureau would: most
 institutions self-assess and pass; some are below standard or fail, some never
 self-assess (one of them excused), some report no activity or activity outside their
 filing scope, some have findings. Then the opinions and the notice are published; after
-two months of rectification, a correction notice follows.
+two months of rectification, the rectification-results notice (整改复评结果通告) follows,
+and a finding recorded in error is withdrawn and corrected by a correction (更正通告).
 """
 import datetime
 import json
@@ -183,7 +184,8 @@ def main():
         pinggu("submit", "score-sheet", path, operator=operator_for(j))
 
     step("findings with evidence: organised cheating, unrectified audit findings")
-    for j, usccs in findings_targets(institutions, plan).items():
+    targets = findings_targets(institutions, plan)
+    for j, usccs in targets.items():
         path = os.path.join(forms_dir, f"findings-{j}.xlsx")
         pinggu("template", "findings", "--jurisdiction", j, "--out", path)
         fill_findings(path, usccs)
@@ -224,8 +226,21 @@ def main():
     pinggu("clock", "set", "2024-01-01")
     wait_until(lambda: not [c for c in pinggu("decided", json_out=True)
                             if c["class"] == "rectify"], "every rectification to be closed")
-    step("the correction notice (更正通告)")
+    step("the rectification-results notice (整改复评结果通告): each outcome with its reason")
     pinggu("publish", "notice", "--out", portal)
+
+    wrong = recorded_in_error(targets)
+    if wrong:
+        uscc, jurisdiction = wrong
+        step(f"2024-01-05: {jurisdiction} finds its 四(一)5 finding on {uscc} was recorded in "
+             "error and withdraws it")
+        pinggu("clock", "set", "2024-01-05")
+        pinggu("finding", "withdraw", uscc, "四(一)5", "--reason",
+               "误录：经复核，考场监控所涉系另一机构", operator=operator_for(jurisdiction))
+        wait_until(lambda: pinggu("case", "show", uscc, json_out=True)["outcome"] != "终止备案",
+                   f"{uscc}'s verdict to be revised")
+        step("the correction notice (更正通告): original → corrected, and why")
+        pinggu("publish", "notice", "--out", portal)
 
     outcomes = {}
     for case in pinggu("decided", json_out=True):
@@ -236,6 +251,17 @@ def main():
         print(f"  {key}: {outcomes[key]}")
     print(f"Opinions: {os.path.join(OUT, 'opinions')}/  Portal files: {portal}/\n"
           f"The portal is served at http://127.0.0.1:8023/index.html until `make down`.")
+
+
+def recorded_in_error(targets):
+    """(uscc, jurisdiction) of one institution terminated by its 四(一)5 finding alone,
+    for the demo's deliberate correction, or None."""
+    for jurisdiction, usccs in sorted(targets.items()):
+        for uscc in usccs:
+            case = pinggu("case", "show", uscc, json_out=True)
+            if case["clauses"] == ["四(一)5"]:
+                return uscc, jurisdiction
+    return None
 
 
 def keep_rows(path, usccs, values):

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 import json
 import xml.etree.ElementTree as ET
 import zipfile
@@ -355,3 +356,27 @@ def test_etag():
     assert etag(body).startswith('"') and etag(body).endswith('"') and len(etag(body)) == 34
     with pytest.raises(TypeError):
         etag("text")
+
+
+def test_the_portal_adds_its_note_and_footer_outside_the_published_document(monkeypatch,
+                                                                            taiyuan):
+    from services.notices import portal
+    monkeypatch.setenv("PINGGU_SITE_ICP", "晋ICP备12345678号")
+    monkeypatch.setenv("PINGGU_SITE_CODE", "1400000001")
+    html = render_notice_html({"id": "n1", "number": "N1", "published_on": "2023-10-31",
+                               "entries": taiyuan})
+    later = [{"id": "n2", "number": "晋人社评估〔2024〕1号", "kind": "rectification"}]
+    page = portal.with_portal_parts(html, later).decode()
+    assert 'href="n2.html">整改复评结果通告 晋人社评估〔2024〕1号</a>' in page
+    assert "晋ICP备12345678号" in page and "网站标识码：1400000001" in page
+    assert "主办单位：山西省人力资源和社会保障厅" in page
+    # Without the note and footer, the page is the document as published.
+    bare = portal.with_portal_parts(html, []).decode()
+    def squeeze(text):
+        return re.sub(r"\s+", " ", text)
+    assert squeeze(re.sub(r'<footer class="site-footer">.*?</footer>', "", bare, flags=re.S)) \
+        == squeeze(html.replace(portal.LATER_MARK, "").replace(portal.FOOTER_MARK, ""))
+    # A page published before the marks existed still gets both.
+    old = html.replace(portal.LATER_MARK, "").replace(portal.FOOTER_MARK, "")
+    page = portal.with_portal_parts(old, later).decode()
+    assert 'class="later"' in page and "site-footer" in page
