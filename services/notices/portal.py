@@ -81,15 +81,18 @@ def with_portal_parts(html, later):
     return html.replace("</body>", footer_html + "</body>", 1).encode()
 
 
-def notice_pdf(app, notice_id, cache={}):  # noqa: B006 - notices never change
+_PDFS = {}  # notice id → PDF: a notice never changes, so neither does its PDF
+
+
+def notice_pdf(app, notice_id):
     """The notice's print-ready PDF, rendered once per process from its published HTML."""
     key = str(notice_id)
-    if key not in cache:
+    if key not in _PDFS:
         html = app.notice_file(notice_id, "html")
         if html is None:
             return None
-        cache[key] = pdf.render_isolated(html.decode())
-    return cache[key]
+        _PDFS[key] = pdf.render_isolated(html.decode())
+    return _PDFS[key]
 
 
 def institution_page(app, uscc):
