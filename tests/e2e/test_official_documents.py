@@ -52,6 +52,10 @@ def documents(tmp_path_factory):
         flow.self_assess(cluster, tmp, list(rows.values()), OPERATOR)
         flow.clock(cluster, "2023-09-20")
         flow.score(cluster, tmp, {usccs[n]: s for n, (_, s) in PLAN.items()}, OPERATOR)
+        # A finding recorded in error (as in the demo): it terminates, until withdrawn.
+        flow.submit(cluster, "findings", factories.findings(tmp / "f.xlsx", [
+            (usccs["corrected"], "四(一)5", "考场监控录像显示有组织传递答案")]), OPERATOR)
+        flow.verdict(cluster, usccs["corrected"], "终止备案")
         for uscc in usccs.values():
             flow.verdict(cluster, uscc)
         flow.clock(cluster, "2023-10-31")
@@ -75,10 +79,10 @@ def documents(tmp_path_factory):
             flow.verdict(cluster, usccs[name], "终止备案")
         rectification = cluster.cli_json("publish", "notice", "--out", portal)["notice"]
 
-        # A deliberate correction of one verdict: organised cheating found after all.
-        flow.submit(cluster, "findings", factories.findings(tmp / "f.xlsx", [
-            (usccs["corrected"], "四(一)5", "考场监控录像显示有组织传递答案")]), OPERATOR)
-        flow.verdict(cluster, usccs["corrected"], "终止备案")
+        # A deliberate correction of one verdict: the finding was recorded in error.
+        cluster.cli("finding", "withdraw", usccs["corrected"], "四(一)5", "--reason",
+                    "误录：所涉系另一机构", operator=OPERATOR, check=True)
+        flow.verdict(cluster, usccs["corrected"], "正常评价")
         correction = cluster.cli_json("publish", "notice", "--out", portal)["notice"]
         yield {"cluster": cluster, "tmp": tmp, "usccs": usccs, "results": results,
                "rectification": rectification, "correction": correction,
@@ -129,9 +133,9 @@ def test_the_correction_shows_original_and_corrected(documents):
     html = page(documents, "correction")
     row = re.search(rf'<tr id="u-{documents["usccs"]["corrected"]}">(.*?)</tr>', html,
                     re.S).group(1)
-    assert re.search(r'class="was"[^>]*>正常评价（—）', row)
-    assert re.search(r'class="now"[^>]*>终止备案（四（一）5）', row)
-    assert "第四条第（一）项第5款" in row
+    assert re.search(r'class="was"[^>]*>终止备案（四（一）5）', row)
+    assert re.search(r'class="now"[^>]*>正常评价（—）', row)
+    assert "经复核，原认定的通知第四条第（一）项第5款所列情形不成立" in row
 
 
 def test_the_original_page_and_feed_entry_link_to_both_later_notices(documents):
