@@ -171,6 +171,10 @@ def cmd_publish(args, cluster):
                   if getattr(args, k)}
         opinions = cluster.call("notices", "publish_opinions", args.jurisdiction,
                                 fields or None)
+        from services.notices import pdf  # the print-ready PDFs, rendered here
+        for opinion, body in zip(opinions.values(),
+                                 pdf.render_many(o["html"] for o in opinions.values())):
+            opinion["pdf"] = body
         written = {}
         for jurisdiction, opinion in opinions.items():
             written[jurisdiction] = {
@@ -189,6 +193,7 @@ def cmd_publish(args, cluster):
         result = cluster.call("notices", "publish_notice", args.title, args.kind, args.reason)
     files = cluster.call("notices", "portal_files")
     paths = [_write(args.out, path, content) for path, content in sorted(files.items())]
+    paths += _notice_pdfs(args.out, files)
     report = {"notice": result, "files": paths}
 
     def human(r):
@@ -201,6 +206,21 @@ def cmd_publish(args, cluster):
                      if n.get("remaining") else ""))
         print(f"{args.out}: {len(r['files'])} portal files")
     _print(args, report, human)
+
+
+def _notice_pdfs(out, files):
+    """Each notice's print-ready PDF beside its page, rendered here from the page (the
+    services render none for the CLI, so no RPC waits on them). A notice never changes:
+    a PDF already written is kept."""
+    import base64
+    from services.notices import pdf
+    pages = {path[:-len(".html")] + ".pdf": path for path in sorted(files)
+             if path.startswith("notices/") and path.endswith(".html")}
+    missing = [p for p in pages if not os.path.exists(os.path.join(out, p))]
+    bodies = pdf.render_many(base64.b64decode(files[pages[p]]).decode() for p in missing)
+    for path, body in zip(missing, bodies):
+        _write(out, path, body)
+    return [os.path.join(out, p) for p in pages]
 
 
 def cmd_report(args, cluster):

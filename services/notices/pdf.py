@@ -4,12 +4,15 @@ The HTML of a publication carries its GB/T 9704 print layout (templates/_print.c
 the PDF is that page as printed: one source for screen, print and PDF. WeasyPrint needs
 pango and the fonts installed by .ci/run (see README, "Debian packages").
 
-Rendering is CPU-bound pure Python for seconds on a long notice: a service renders in a
-child process (`render_isolated`), so its event loop (RPC, the portal, AMQP heartbeats)
-keeps running meanwhile.
+Rendering is CPU-bound pure Python, seconds to tens of seconds for a long notice on a
+loaded machine: the portal renders in a child process (`render_isolated`), so the
+service's event loop (RPC, the portal, AMQP heartbeats) keeps running meanwhile, and the
+CLI renders the PDFs it writes itself (`render_many`), so no RPC waits on them.
 """
+import multiprocessing
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 
 
 def render(html: str) -> bytes:
@@ -33,6 +36,17 @@ def render_isolated(html: str, timeout=600) -> bytes:
     if result.returncode != 0:
         raise RuntimeError(f"PDF rendering failed: {result.stderr.decode(errors='replace')[-2000:]}")
     return result.stdout
+
+
+def render_many(htmls, workers=2):
+    """The PDFs of several publications, `workers` at a time (one per core)."""
+    htmls = list(htmls)
+    if len(htmls) <= 1:
+        return [render(h) for h in htmls]
+    # Fresh interpreters, not forks: the caller may hold broker threads and connections.
+    with ProcessPoolExecutor(max_workers=min(workers, len(htmls)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(render, htmls))
 
 
 if __name__ == "__main__":

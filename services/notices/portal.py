@@ -126,9 +126,10 @@ def search(app, query):
     return None, page.encode()
 
 
-def files(app, base_url):
+def files(app, base_url, pdfs=True):
     """Every file of the portal: {site path: bytes}. The search needs the server; the
-    static copy has a page per institution."""
+    static copy has a page per institution. Without `pdfs`, the notices' PDFs are left
+    to the caller to render from their pages (the CLI does, see pinggu publish)."""
     notices = app.published_notices()
     described = feed_notices(notices)
     site = {
@@ -141,7 +142,8 @@ def files(app, base_url):
         site[f"notices/{n['id']}.html"] = notice_page(app, n["id"])
         for kind in ("json", "xlsx"):
             site[f"notices/{n['id']}.{kind}"] = app.notice_file(n["id"], kind)
-        site[f"notices/{n['id']}.pdf"] = notice_pdf(app, n["id"])
+        if pdfs:
+            site[f"notices/{n['id']}.pdf"] = notice_pdf(app, n["id"])
     for uscc in app.public_records():
         site[f"institutions/{uscc}.html"] = institution_page(app, uscc)
     return site

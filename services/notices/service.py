@@ -2,8 +2,6 @@
 portal served over HTTP (index, notices, Atom and JSON feeds, with ETags)."""
 import base64
 import json
-
-import eventlet
 import os
 import uuid
 
@@ -13,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
-from services.notices import pdf, portal, publications
+from services.notices import portal, publications
 from services.notices.application import CAMPAIGN, Listing, Notices
 
 JURISDICTIONS = ("140000", "140100", "140200", "140300", "140400", "140500", "140600",
@@ -38,9 +36,9 @@ class NoticesService(AuditEntrypoints):
     # -- operators --------------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
     def publish_opinions(self, identity, jurisdiction=None, fields=None):
-        """Each jurisdiction's opinion as HTML, PDF and 附件3 xlsx. `fields` (number,
-        signer, contact, phone) fill the 版头 and contact line; one 文号 fits one
-        opinion, so they need a single jurisdiction."""
+        """Each jurisdiction's opinion as HTML (print-ready: the CLI makes its PDF) and
+        附件3 xlsx. `fields` (number, signer, contact, phone) fill the 版头 and contact
+        line; one 文号 fits one opinion, so they need a single jurisdiction."""
         with self.acting(identity, campaign=CAMPAIGN) as operator:
             operator.require_writer()
             wanted = [jurisdiction] if jurisdiction else \
@@ -48,11 +46,7 @@ class NoticesService(AuditEntrypoints):
             for j in wanted:
                 operator.require_jurisdiction(j)
             opinions = self.store.opinions(wanted, self.acting.clock.today(), fields)
-            # Two renderers at a time (one per core), each in a child process.
-            pdfs = eventlet.GreenPool(2).imap(pdf.render_isolated,
-                                              [o["html"] for o in opinions.values()])
-            for opinion, body in zip(opinions.values(), pdfs):
-                opinion["pdf"] = base64.b64encode(body).decode()
+            for opinion in opinions.values():
                 opinion["xlsx"] = base64.b64encode(opinion["xlsx"]).decode()
             return opinions
 
@@ -65,7 +59,7 @@ class NoticesService(AuditEntrypoints):
     @rpc(expected_exceptions=EXPECTED)
     def portal_files(self, identity):
         self.acting.verify(identity)
-        files = portal.files(self.store, self._base_url())
+        files = portal.files(self.store, self._base_url(), pdfs=False)
         return {path: base64.b64encode(body).decode() for path, body in files.items()}
 
     @rpc(expected_exceptions=EXPECTED)

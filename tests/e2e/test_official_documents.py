@@ -106,6 +106,20 @@ def test_the_opinion_pdf_has_its_number_and_signer(documents):
     assert "联系人：钱七" in text and "— 1 —" in text
 
 
+@pytest.mark.skipif(PDFTOTEXT is None, reason="poppler-utils is not installed")
+def test_each_notice_has_its_print_ready_pdf(documents):
+    for notice in ("results", "rectification", "correction"):
+        path = documents["tmp"] / "portal" / "notices" / f"{documents[notice]['id']}.pdf"
+        text = subprocess.run([PDFTOTEXT, "-layout", str(path), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert documents[notice]["number"] in text and "— 1 —" in text
+    # The portal serves the same document as PDF.
+    request = f"{documents['base']}/notices/{documents['correction']['id']}.pdf"
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.read().startswith(b"%PDF")
+
+
 def test_the_notices_are_a_results_notice_then_rectification_results_then_a_correction(
         documents):
     assert documents["results"]["kind"] == "results"
