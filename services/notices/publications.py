@@ -9,14 +9,21 @@ a database or the bus, so a publication is reproducible from its inputs.
   `render_opinion_html`, and the 附件3 summary `write_summary_xlsx`.
 - The province's public notice (通告): `render_notice_html` and `notice_data` (the same
   content in machine form), the portal's `render_index_html`, and the feeds
-  `atom_feed` / `json_feed` with `etag` for conditional GETs.
+  `atom_feed` / `json_feed` with `etag` for conditional GETs. After the first notice,
+  the rectification-results notice and the correction (followups.py) are rendered by
+  the same `render_notice_html`, by their `kind`, with `notice_summary` for the feeds.
+- Every page and PDF cites clauses in the notice's notation (shared/clauses.py) and is
+  laid out for print to GB/T 9704 (templates/_print.css; pdf.py makes the PDF).
 
-The public site these produce (relative to `base_url`):
-    index.html                 render_index_html
+The public site these produce (relative to `base_url`; portal.py serves it):
+    index.html                 render_index_html (with the search form)
     feed.atom, feed.json       atom_feed, json_feed
-    notices/<id>.html          render_notice_html
+    notices/<id>.html          render_notice_html (+ render_later_html, the footer)
     notices/<id>.json          notice_data, as JSON
-    notices/<id>.xlsx          the province-wide 附件3 summary, when published
+    notices/<id>.xlsx          the 附件3 summary, or write_followup_xlsx's table
+    notices/<id>.pdf           pdf.py, from the page
+    institutions/<uscc>.html   render_institution_html
+    search?q=…                 render_search_html (served only)
 
 Institution names are untrusted (they come from operators' roster files): the HTML
 templates autoescape, the feeds are built with ElementTree / escaped Markup, and the
