@@ -188,8 +188,7 @@ def portal_files(config):
                       b"")
         content = json.dumps(published(body, entry["signature"], public), indent=2,
                              ensure_ascii=False, sort_keys=True).encode()
-        files[f"notices/{body['notice']['id']}.checkpoint.json"] = \
-            base64.b64encode(content).decode()
+        files[f"notices/{body['notice']['id']}.checkpoint.json"] = content
     return files
 
 
@@ -206,9 +205,25 @@ def verify_published(document, public_keys, heads=None):
     return body
 
 
-def check_against_store(entry, current_heads, public_keys):
-    """Problems of one stored checkpoint against the event tables as they are now: each
-    stream it names must still hold, at the version it names, the very record it signed."""
+def records_at(cur, heads):
+    """The digest of the stored record at each (service, stream, version) named."""
+    found = {}
+    for service in sorted({h[0] for h in heads}):
+        wanted = [h for h in heads if h[0] == service]
+        cur.execute(f"SELECT e.originator_id::text, e.originator_version, e.topic, e.state "
+                    f"FROM {events_table(service)} e JOIN unnest(%s::uuid[], %s::bigint[]) "
+                    f"AS w(id, v) ON e.originator_id = w.id AND e.originator_version = w.v",
+                    ([h[1] for h in wanted], [h[2] for h in wanted]))
+        for row in cur.fetchall():
+            row = tuple(row.values()) if isinstance(row, dict) else row
+            found[(service, row[0], row[1])] = record_digest(row[2], row[3])
+    return found
+
+
+def check_against_store(entry, found, public_keys):
+    """Problems of one stored checkpoint against the event tables as they are now (`found`,
+    from records_at): each stream it names must still hold, at the version it names, the
+    very record it signed."""
     body = entry["checkpoint"]
     notice = body["notice"].get("number") or body["notice"]["id"]
     try:
@@ -216,14 +231,97 @@ def check_against_store(entry, current_heads, public_keys):
     except CheckpointError as exc:
         return [{"service": "checkpoints", "case": notice, "position": None,
                  "problem": f"checkpoint of notice {notice}: {exc}"}]
-    now = {(h[0], h[1], h[2]): h[3] for h in current_heads}
     problems = []
     for service, stream, version, digest in entry["heads"]:
-        found = now.get((service, stream, version), "missing")
-        if found == digest:
+        now = found.get((service, stream, version))
+        if now == digest:
             continue
         problems.append({"service": service, "case": stream, "position": version,
-                         "problem": f"event {version} signed in the checkpoint of notice "
-                                    f"{notice} is " + ("missing (deleted?)" if found ==
-                                                       "missing" else "altered")})
+                         "problem": f"event {version}, the stream's last when notice "
+                                    f"{notice} was published, is " +
+                                    ("missing (deleted?)" if now is None else "altered")})
     return problems
+
+
+def verify_stored(config):
+    """Every checkpoint issued, against the event tables (read as the process's role: the
+    auditor's, for the CLI). Returns the problems and how many checkpoints were checked."""
+    import psycopg2
+    conn = psycopg2.connect(config.dsn())
+    try:
+        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('cluster.checkpoints')")
+            if cur.fetchone()[0] is None:
+                return [], 0
+            entries = _stored(cur)
+            problems = []
+            for entry in entries:
+                problems.extend(check_against_store(entry, records_at(cur, entry["heads"]),
+                                                    config.notary_public_keys))
+            return problems, len(entries)
+    finally:
+        conn.close()
+
+
+# -- case exports and published files ------------------------------------------------
+def sign_manifest(config, manifest):
+    """The notary's signature of a case export's manifest (manifest.sig.json)."""
+    if config.notary_seed is None:
+        raise CheckpointError("signing the export needs the notary key "
+                              "(PINGGU_NOTARY_KEY_FILE)")
+    public = public_key_of(config.notary_seed)
+    return {"signed": "manifest.json", "algorithm": "Ed25519", "key_id": key_id(public),
+            "public_key": public.hex(), "signature": sign(config.notary_seed, manifest)}
+
+
+def _verify_document(name, document, public_keys):
+    try:
+        body = verify_published(document, public_keys)
+        return {"file": name, "ok": True,
+                "detail": f"signed by the notary (key {body['key_id']}) for notice "
+                          f"{body['notice'].get('number')}: {body['streams']} streams, "
+                          f"root {body['merkle_root'][:16]}…"}
+    except (CheckpointError, KeyError, TypeError, ValueError) as exc:
+        return {"file": name, "ok": False, "detail": str(exc)}
+
+
+def _verify_export(path, public_keys):
+    import zipfile
+    results = []
+    with zipfile.ZipFile(path) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        problems = [n for n, digest in manifest["files"].items()
+                    if n not in z.namelist() or hashlib.sha256(z.read(n)).hexdigest() != digest]
+        try:
+            signature = json.loads(z.read("manifest.sig.json"))
+            verify_signature(public_keys, manifest, signature["signature"])
+            signed = "manifest signed by the notary"
+        except (CheckpointError, KeyError) as exc:
+            problems.append(f"manifest signature: {exc}")
+            signed = ""
+        results.append({"file": f"{path}:manifest.json", "ok": not problems,
+                        "detail": "; ".join(problems) or f"{signed}; "
+                                  f"{len(manifest['files'])} files match"})
+        for name in z.namelist():
+            if name.endswith(".checkpoint.json"):
+                results.append(_verify_document(f"{path}:{name}", json.loads(z.read(name)),
+                                                public_keys))
+    return results
+
+
+def verify_path(path, public_keys):
+    """Results of checking a checkpoint file, a directory of them, or a case export."""
+    import os
+    if os.path.isdir(path):
+        return [r for root, _, names in sorted(os.walk(path)) for n in sorted(names)
+                if n.endswith(".checkpoint.json")
+                for r in verify_path(os.path.join(root, n), public_keys)]
+    if path.endswith(".zip"):
+        return _verify_export(path, public_keys)
+    with open(path, encoding="utf-8") as f:
+        try:
+            document = json.load(f)
+        except ValueError as exc:
+            return [{"file": path, "ok": False, "detail": f"not JSON: {exc}"}]
+    return [_verify_document(path, document, public_keys)]
