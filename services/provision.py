@@ -94,11 +94,28 @@ def broker_definitions(config):
 
 
 def provision_broker(config):
-    """Create or update the users and their permissions on the deployment's vhost."""
+    """Create or update the users and their permissions on the deployment's vhost: through
+    the management API when PINGGU_RABBITMQ_API names one (a remote broker, a container),
+    else with the local `rabbitmqctl`."""
+    api = os.environ.get("PINGGU_RABBITMQ_API")
+    if api:
+        return _post_definitions(api, broker_definitions(config))
     # On stdin: no file of password hashes left behind (nor one the broker cannot read).
     subprocess.run(["rabbitmqctl", "-q", "import_definitions", "--format", "json"],
                    input=json.dumps(broker_definitions(config)).encode(), check=True,
                    capture_output=True, timeout=120)
+
+
+def _post_definitions(api, definitions):
+    import urllib.request
+    user = os.environ.get("PINGGU_RABBITMQ_ADMIN_USER", "")
+    password = os.environ.get("PINGGU_RABBITMQ_ADMIN_PASSWORD", "")
+    request = urllib.request.Request(
+        api.rstrip("/") + "/api/definitions", data=json.dumps(definitions).encode(),
+        method="POST", headers={"content-type": "application/json", "authorization": "Basic "
+                                + base64.b64encode(f"{user}:{password}".encode()).decode()})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        response.read()
 
 
 def remove_broker_users(config):

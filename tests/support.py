@@ -148,7 +148,10 @@ class Cluster:
             properties["user_id"] = user_id
         with Connection(self.amqp_uri(role),
                         transport_options={"confirm_publish": True}) as conn:
-            Producer(conn.channel(), exchange=Exchange(exchange, type="topic")).publish(
+            # No declaring: an HR system may not configure the exchange, only publish.
+            Producer(conn.channel(), exchange=Exchange(exchange, type="topic" if exchange
+                                                       else "direct"),
+                     auto_declare=False).publish(
                 body, routing_key=routing_key, content_type=content_type,
                 content_encoding="utf-8", delivery_mode=2, retry=False, **properties)
 
@@ -244,6 +247,11 @@ class Cluster:
     def cli_json(self, *args, operator="province"):
         rc, out, err = self.cli(*args, "--json", operator=operator, check=True)
         return json.loads(out)
+
+    def tamper(self, statement, params=()):
+        """Run `statement` as an attacker holding the database's superuser would: past the
+        event tables' append-only triggers (session_replication_role)."""
+        return self.sql("SET LOCAL session_replication_role = replica; " + statement, params)
 
     def sql(self, statement, params=()):
         conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=self.name)
