@@ -168,10 +168,7 @@ class Config:
         return self.dsn(dbname, user=self.pg_admin_user,
                         password=self.secrets.get("PINGGU_PG_ADMIN_PASSWORD", ""))
 
-    # -- keys ----------------------------------------------------------------------------
-    def history_key(self, key_id=None):
-        return self.history_keys[key_id or self.history_key_id]
-
+    # -- production ----------------------------------------------------------------------
     def check_production(self):
         """In production, refuse what only development may use: a development key,
         secret or password, the broker's `guest`, the simulated clock."""

@@ -154,7 +154,8 @@ class Inbox(Consumer):
                                         message.properties.get("user_id"), self.config)
         except integration.PoisonMessage as exc:
             log.get("inbox").error("inbox.poison_message", service=self.service,
-                                   reason=str(exc), message_id=message.properties.get("message_id"))
+                                   reason=str(exc), message_id=message.properties.get("message_id"),
+                                   publisher=message.properties.get("user_id"))
             message.reject(requeue=False)
             return
         message.envelope = envelope

@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 from kombu import Connection, Queue
 
-from shared import chain, checkpoint, config as config_module, integration
+from shared import chain, checkpoint, config as config_module
 from shared.application import case_id
 from tests import factories
 from tests.e2e import flow
