@@ -39,7 +39,7 @@ import psycopg2
 from psycopg2 import sql
 
 from shared import config as config_module
-from shared.config import HR_SYSTEMS, SERVICES
+from shared.config import SERVICES
 
 RPC_EXCHANGE = "nameko-rpc"
 APPEND_ONLY = "cluster.refuse_change"
@@ -66,20 +66,20 @@ def broker_permissions(config, role):
         return ((".*", rf"^({events}|{events}\.dead|{rpc}|rpc-.*|[a-z-]+\.(inbox|dead-letter)"
                  rf"|{role}\..*)$",
                  ".*"), (rf"^{role}\.", ".*"))
-    if role in HR_SYSTEMS:
+    if role.startswith("hr-"):
         return (("^$", rf"^{events}$", "^$"), (r"^external\.", "^$"))
     return ((rf"^({rpc})$", rf"^({rpc})$", rf"^({rpc})$"), ("^$", "^$"))  # the CLI
 
 
-def broker_roles():
-    return (*SERVICES, *HR_SYSTEMS, "cli")
+def broker_roles(config):
+    return (*SERVICES, *config.hr_systems, "cli")
 
 
 def broker_definitions(config):
     vhost = vhost_of(config)
     definitions = {"users": [], "vhosts": [{"name": vhost}], "permissions": [],
                    "topic_permissions": []}
-    for role in broker_roles():
+    for role in broker_roles(config):
         user = config.account(role)
         (configure, write, read), (topic_write, topic_read) = broker_permissions(config, role)
         definitions["users"].append({
@@ -120,7 +120,7 @@ def _post_definitions(api, definitions):
 
 def remove_broker_users(config):
     """Delete the deployment's users (test clusters, when their run ends)."""
-    for role in broker_roles():
+    for role in broker_roles(config):
         subprocess.run(["rabbitmqctl", "-q", "delete_user", config.account(role)],
                        capture_output=True, timeout=60)
 

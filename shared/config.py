@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit, urlunsplit
 
 SERVICES = ("registry", "evaluation", "decisions", "notices")
-# HR systems connected to the bus: each publishes `external.#` only, as its own user.
+# HR systems connected to the bus (PINGGU_HR_SYSTEMS, comma-separated, each `hr-…`): each
+# publishes `external.#` only, as its own user.
 HR_SYSTEMS = ("hr-legal",)
 DEVELOPMENT, PRODUCTION = "development", "production"
 DEV_OPERATOR_SECRET = "pinggu-development-secret"
@@ -57,6 +58,7 @@ class Config:
     notary_seed: bytes | None = field(default=None, repr=False)
     notary_public_keys: tuple = ()  # raw Ed25519 public keys trusted for checkpoints
     pg_admin_user: str = "postgres"
+    hr_systems: tuple = HR_SYSTEMS
 
     @property
     def production(self):
@@ -72,7 +74,7 @@ class Config:
         """The role an account belongs to, or None for an account not of this deployment."""
         if account and account.startswith(self.account_prefix):
             role = account[len(self.account_prefix):]
-            if role in SERVICES or role in HR_SYSTEMS or role == "cli":
+            if role in SERVICES or role in self.hr_systems or role == "cli":
                 return role
         return None
 
@@ -296,6 +298,10 @@ def load(environ=None):
     mode = environ.get("PINGGU_MODE") or DEVELOPMENT
     if mode not in (DEVELOPMENT, PRODUCTION):
         raise ConfigError(f"PINGGU_MODE must be {DEVELOPMENT} or {PRODUCTION}, not {mode!r}")
+    hr_systems = tuple(s.strip() for s in environ.get("PINGGU_HR_SYSTEMS", "").split(",")
+                       if s.strip()) or HR_SYSTEMS
+    if not all(s.startswith("hr-") for s in hr_systems):
+        raise ConfigError(f"PINGGU_HR_SYSTEMS: every name must start with 'hr-': {hr_systems}")
     history_keys, history_key_id = _history_keys(environ)
     notary_seed, notary_public = _notary(environ, mode == PRODUCTION)
     return Config(
@@ -326,4 +332,5 @@ def load(environ=None):
         notary_seed=notary_seed,
         notary_public_keys=notary_public,
         pg_admin_user=environ.get("PINGGU_PG_ADMIN_USER", "postgres"),
+        hr_systems=hr_systems,
     )

@@ -89,3 +89,16 @@ def test_a_consumer_accepts_a_message_only_from_the_user_owning_it(user, envelop
     else:
         with pytest.raises(integration.PoisonMessage):
             integration.check_publisher(envelope, key, user, loaded)
+
+
+def test_more_hr_systems_are_configured_each_with_its_own_user():
+    from services import provision
+    loaded = config.load({"PINGGU_HR_SYSTEMS": "hr-legal, hr-training"})
+    assert loaded.owner_of("pinggu_hr-training") == "hr-training"
+    users = {u["name"] for u in provision.broker_definitions(loaded)["users"]}
+    assert {"pinggu_hr-legal", "pinggu_hr-training", "pinggu_cli"} <= users
+    topics = {t["user"]: t["write"] for t in provision.broker_definitions(loaded)[
+        "topic_permissions"]}
+    assert topics["pinggu_hr-training"] == r"^external\." and topics["pinggu_cli"] == "^$"
+    with pytest.raises(config.ConfigError, match="hr-"):
+        config.load({"PINGGU_HR_SYSTEMS": "registry"})
