@@ -15,11 +15,12 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-# Start the four services in the background; return once every one answers.
+# Start the four services in the background; return once every one answers. The broker's
+# users and the database's roles are provisioned first (idempotent; docs/security.md).
 up: venv
 	@mkdir -p var/log
 	@if [ -S var/supervisor.sock ] && $(SUPERVISORCTL) status >/dev/null 2>&1; then \
-		echo "services already running"; else $(SUPERVISORD); fi
+		echo "services already running"; else $(PY) -m services.provision && $(SUPERVISORD); fi
 	@$(PINGGU) health --wait 60
 
 down:
@@ -31,12 +32,13 @@ down:
 status:
 	@$(SUPERVISORCTL) status
 
-# The main job: the demo campaign through to the published notice, on a fresh cluster.
+# The main job: the demo campaign through to the published notice, on a fresh cluster
+# started for simulation (the demo moves the business date; `make up` runs on the wall clock).
 demo: venv
 	@$(MAKE) --no-print-directory down >/dev/null
 	$(PY) -m services.reset --yes
-	@$(MAKE) --no-print-directory up
-	$(PY) -m services.demo
+	@PINGGU_SIMULATED_CLOCK=1 $(MAKE) --no-print-directory up
+	PINGGU_SIMULATED_CLOCK=1 $(PY) -m services.demo
 
 test: venv
 	$(PY) -m pytest -q

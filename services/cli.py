@@ -264,6 +264,14 @@ def cmd_clock_show(args, cluster):
     _print(args, cluster.call("decisions", "show_clock"), _kv)
 
 
+def cmd_clock_history(args, cluster):
+    """Every move of the simulated clock: who moved it, from and to which date, when."""
+    moves = cluster.call("decisions", "clock_history")
+    _print(args, moves, lambda ms: [print(
+        f"#{m['move']}  {m['moved_at'][:19]}  {m['by']:<20} {m['from']} → {m['to']}")
+        for m in ms] or print("the clock was never moved"))
+
+
 def case_view(cluster, uscc, as_of=None):
     """The case as the four services see it, merged into one view; with `as_of`, as it
     stood at the end of that business date, rebuilt from the events."""
@@ -345,24 +353,33 @@ def cmd_case_export(args, cluster):
     }
     contents = {name: json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
                 for name, data in files.items()}
+    import base64
+    from shared import checkpoint
     notices = cluster.call("notices", "portal_files")
     for published in entry.get("published_in", []):
         for kind in ("html", "json"):
             key = f"notices/{published['notice_id']}.{kind}"
             if key in notices:
-                import base64
                 contents[key] = base64.b64decode(notices[key])
+    for name, body in notices.items():  # every signed checkpoint of the history
+        if name.endswith(".checkpoint.json"):
+            contents[name] = base64.b64decode(body)
     manifest = {"uscc": args.uscc, "algorithm": "SHA-256",
                 "files": {name: hashlib.sha256(body).hexdigest()
                           for name, body in sorted(contents.items())}}
+    signature = checkpoint.sign_manifest(cluster.config, manifest)
     _parent_of(args.out)
     tmp = args.out + ".tmp"
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for name, body in sorted(contents.items()):
             z.writestr(name, body)
         z.writestr("manifest.json", json.dumps(manifest, indent=2))
-        z.writestr("README.txt", "Check: sha256sum of each file equals manifest.json's entry.\n"
-                   "The events' own hash chains are in history.json (field hash).\n")
+        z.writestr("manifest.sig.json", json.dumps(signature, indent=2))
+        z.writestr("README.txt", "Check: sha256sum of each file equals manifest.json's entry;\n"
+                   "manifest.sig.json is the notary's Ed25519 signature of manifest.json:\n"
+                   "  pinggu checkpoint verify <this zip> --public-key notary.pub\n"
+                   "checks both, and every checkpoint of the history in notices/.\n"
+                   "The events' own (keyed) hash chains are in history.json (field hash).\n")
     os.replace(tmp, args.out)
     _print(args, {"out": args.out, **manifest}, lambda m: print(
         f"{m['out']}: {len(m['files'])} files with their SHA-256 in manifest.json"))
@@ -421,14 +438,21 @@ def cmd_audit_verify(args, cluster):
             _progress(args, f"{service}: {checked} events checked")
             if step["done"]:
                 break
-    report = {"ok": not problems, "checked": checked, "problems": problems}
+    # Read directly, as the read-only auditor: the signed checkpoints against the tables.
+    from shared import checkpoint
+    found, checkpoints = checkpoint.verify_stored(cluster.config)
+    problems.extend(found)
+    _progress(args, f"checkpoints: {checkpoints} checked")
+    report = {"ok": not problems, "checked": checked, "checkpoints": checkpoints,
+              "problems": problems}
 
     def human(r):
         for p in r["problems"]:
             print(f"TAMPERED {p['service']} case {p['case']} position {p['position']}: "
                   f"{p['problem']}")
-        print(f"audit verify: {r['checked']} events, " +
-              ("all chains intact" if r["ok"] else f"{len(r['problems'])} problem(s)"))
+        print(f"audit verify: {r['checked']} events, {r['checkpoints']} checkpoints, " +
+              ("all chains and checkpoints intact" if r["ok"]
+               else f"{len(r['problems'])} problem(s)"))
     _print(args, report, human)
     return EXIT_OK if report["ok"] else EXIT_ERROR
 
@@ -441,6 +465,7 @@ def _progress(args, message):
 def cmd_case_explain(args, cluster):
     view = case_view(cluster, args.uscc)
     explanation = cluster.call("decisions", "explain", args.uscc) or {"verdicts": []}
+    explanation["deadlines_fired"] = deadlines_fired(cluster, args.uscc)
 
     def human(e):
         print(f"{view['uscc']} {view['name']}（{view['cohort']}年度备案, "
@@ -463,10 +488,49 @@ def cmd_case_explain(args, cluster):
             print(f"\n六(四) 备案到期后延续认定至 {x['until']} / filing expired {x['valid_until']}, "
                   f"certification may continue until {x['until']}"
                   + (f" — {x['ended']}" if x["ended"] else ""))
+        for fired in e["deadlines_fired"]:
+            move = fired["clock_move"]
+            print(f"\n期限届满 / deadline passed ({fired['deadline']}) on {fired['business_date']}"
+                  + (f", when the clock was moved (#{move['move']} by {move['by']}, "
+                     f"{move['from']} → {move['to']}, at {move['moved_at'][:19]})"
+                     if move else " (wall clock)"))
         if e.get("self_assessment_missed"):
             print("\n六(二) 未按期自查自评 / no self-assessment by the milestone"
                   + ("（已接受说明 / excuse accepted）" if e.get("excused") else ""))
     _print(args, {**explanation, "case": view}, human)
+
+
+def deadlines_fired(cluster, uscc):
+    """The case's events caused by a deadline, each with the clock move in effect when it
+    fired (None on the wall clock): a verdict the clock brought is named as such."""
+    fired = [e for e in cluster.call("decisions", "history", uscc)
+             if (e["caused_by"] or "").startswith("deadline:")]
+    if not fired:
+        return []
+    moves = cluster.call("decisions", "clock_history")
+    result = []
+    for event in fired:
+        before = [m for m in moves if m["moved_at"] <= event["recorded_at"]]
+        move = before[-1] if before and before[-1]["to"] != "wall" else None
+        result.append({"deadline": event["caused_by"].split(":", 1)[1], "type": event["type"],
+                       "business_date": event["business_date"], "clock_move": move})
+    return result
+
+
+def cmd_checkpoint_verify(args, cluster):
+    """Check published checkpoints (and case exports) with the notary's public key only."""
+    from shared import checkpoint, config as config_module
+    try:
+        keys = [k for _, k in config_module.read_key_lines(args.public_key)]
+    except config_module.ConfigError as exc:
+        raise BadInput(str(exc))
+    results = [checkpoint.verify_path(path, keys) for path in args.paths]
+    results = [r for group in results for r in group]
+    if not results:
+        raise BadInput(f"no checkpoint in {', '.join(args.paths)}")
+    _print(args, results, lambda rs: [print(
+        f"{'ok    ' if r['ok'] else 'FAILED'} {r['file']}: {r['detail']}") for r in rs])
+    return EXIT_OK if all(r["ok"] for r in results) else EXIT_ERROR
 
 
 def cmd_institutions(args, cluster):
@@ -578,6 +642,15 @@ def build_parser():
     p.add_argument("--no-settle", action="store_true",
                    help="do not wait for the services to catch up first")
     add(clock, "show", cmd_clock_show, "show the business date")
+    add(clock, "history", cmd_clock_history, "every move of the simulated clock")
+
+    checkpoints = sub.add_parser("checkpoint", help="signed checkpoints of the history"
+                                 ).add_subparsers(dest="sub", required=True)
+    p = add(checkpoints, "verify", cmd_checkpoint_verify, "check published checkpoints (or a "
+            "case export) with the notary's public key only", needs_operator=False)
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a .checkpoint.json, a directory of them (the portal), or an export zip")
+    p.add_argument("--public-key", required=True, help="the notary's public key file")
 
     case = sub.add_parser("case", help="one institution's case").add_subparsers(
         dest="sub", required=True)
@@ -596,7 +669,8 @@ def build_parser():
         "rebuild read tables from the events and re-run every verdict; exit 0 if all agree")
     audit = sub.add_parser("audit", help="tamper evidence").add_subparsers(
         dest="sub", required=True)
-    add(audit, "verify", cmd_audit_verify, "check every event's hash chain")
+    add(audit, "verify", cmd_audit_verify, "check every event's keyed hash chain and every "
+        "signed checkpoint")
     add(case, "explain", cmd_case_explain, "why the case stands where it does"
         ).add_argument("uscc")
 

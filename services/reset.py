@@ -20,7 +20,7 @@ def main(argv):
               "and the queues of the local cluster)", file=sys.stderr)
         return 2
     config = config_module.load()
-    conn = psycopg2.connect(config.dsn("postgres"))
+    conn = psycopg2.connect(config.admin_dsn("postgres"))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
@@ -31,7 +31,11 @@ def main(argv):
             return 1
         cur.execute(f'DROP DATABASE IF EXISTS "{config.pg_dbname}"')
     conn.close()
-    with Connection(config.amqp_uri) as amqp:
+    # The queues are deleted as a service's user (which may configure them), provisioned
+    # first so that it exists on a fresh machine.
+    from services import provision
+    provision.provision_broker(config)
+    with Connection(config.amqp_uri_for("registry")) as amqp:
         channel = amqp.channel()
         for name in QUEUES:
             channel.queue_delete(name)

@@ -34,7 +34,16 @@ def main(argv=None):
         print(f"usage: python -m services.run {{{','.join(SERVICES)}}}", file=sys.stderr)
         return 2
     name = argv[0]
-    config = config_module.load()
+    # The process's role chooses its broker user and database role (shared/config.py).
+    os.environ["PINGGU_ROLE"] = name
+    try:
+        config = config_module.load()
+        config.check_production()
+    except config_module.ConfigError as exc:
+        print(f"{name}: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    from shared import chain
+    chain.configure(config.history_keys, config.history_key_id)
     log.configure(json=config.log_json)
     logger = log.get("run").bind(service=name)
     runner = ServiceRunner(config.nameko)

@@ -62,9 +62,8 @@ class ServiceApplication(Application):
 
     def __init__(self, config=None, env=None):
         if env is None:
-            db.ensure_database(config)
-            db.ensure_schema(config, self.schema)
-            env = config.pg_env(self.schema)
+            db.require_provisioned(config, self.schema)
+            env = config.pg_env(self.schema, create_table=False)
         self.config = config
         super().__init__(env)
 

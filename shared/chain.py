@@ -1,12 +1,36 @@
-"""The hash chain of an event stream: each event's hash covers its content and the hash of
-the event before it in the same stream (SHA-256 over canonical JSON)."""
+"""The hash chain of an event stream: each event's link covers its content and the link of
+the event before it in the same stream, keyed (HMAC-SHA256 over canonical JSON) with the
+history key, which lives outside the database (PINGGU_HISTORY_KEY_FILE; docs/security.md).
+
+Without the key, an event edited in the database cannot be given a link that verifies, even
+with every later link recomputed. A link names the key that made it (`<key id>:<hex>`), so
+the key can be rotated: history written under a retired key verifies while that key stays
+listed in the key file after the current one.
+"""
 import hashlib
+import hmac
 
 GENESIS = ""
+_KEYS = {}  # key id -> key; filled from the configuration on first use
+
+
+def configure(keys, current):
+    """Use these keys (key id -> bytes), `current` to make new links."""
+    _KEYS.clear()
+    _KEYS.update(keys)
+    _KEYS[None] = current
+
+
+def _keys():
+    if not _KEYS:
+        from shared import config
+        loaded = config.load()
+        configure(loaded.history_keys, loaded.history_key_id)
+    return _KEYS
 
 
 def content(event):
-    """What the hash covers: the event's type, identity, time and every field, the hash
+    """What the link covers: the event's type, identity, time and every field, the link
     itself excepted."""
     from shared.integration import dumps
     fields = {k: v for k, v in event.__dict__.items() if k != "meta"}
@@ -15,8 +39,21 @@ def content(event):
                   "fields": fields, "meta": meta})
 
 
-def link(previous, event):
-    return hashlib.sha256((previous + "\n" + content(event)).encode()).hexdigest()
+def link(previous, event, key_id=None):
+    keys = _keys()
+    key_id = key_id or keys[None]
+    digest = hmac.new(keys[key_id], (previous + "\n" + content(event)).encode(),
+                      hashlib.sha256).hexdigest()
+    return f"{key_id}:{digest}"
+
+
+def matches(previous, event, recorded):
+    """Whether `recorded` is the link of `event` after `previous`, under the key it names
+    (an unkeyed or unknown-key link never matches)."""
+    key_id, sep, _ = (recorded or "").partition(":")
+    if not sep or key_id not in _keys():
+        return False
+    return hmac.compare_digest(recorded, link(previous, event, key_id))
 
 
 def verify_stream(events):
@@ -27,7 +64,7 @@ def verify_stream(events):
             return (event.originator_version,
                     f"version {expected_version} is missing (next is {event.originator_version})")
         recorded = (event.meta or {}).get("hash")
-        if recorded != link(previous, event):
+        if not matches(previous, event, recorded):
             return (event.originator_version, "hash does not match the event's content")
         previous, expected_version = recorded, expected_version + 1
     return None

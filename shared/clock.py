@@ -1,8 +1,12 @@
-"""The one clock of the cluster: the wall clock in Asia/Shanghai, or a simulated business
-date that every service reads, so demos and tests can run two-month deadlines in seconds.
+"""The one clock of the cluster (issue 10, item 5): the wall clock in Asia/Shanghai, unless
+the cluster was started for simulation (the demo, tests: PINGGU_SIMULATED_CLOCK=1), where
+a simulated business date lets two-month deadlines run in seconds.
 
-The simulated date lives in one row of the cluster's own schema (not any service's tables);
-services cache it for a moment only, so a change reaches all of them within a second.
+Every move of the simulated clock is a row of `cluster.clock_moves` (who, from, to, when),
+append-only (services/provision.py), which `pinggu clock history` lists and `case explain`
+names when a deadline fired on it. Once cases exist the clock never moves backwards: a
+rewind would let a late self-assessment count as on time. Production refuses every move.
+Services cache the date for a moment only, so a move reaches all of them within a second.
 """
 import datetime
 import threading
@@ -11,12 +15,20 @@ import zoneinfo
 
 import psycopg2
 
+from shared.errors import Refused
+
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 CACHE_SECONDS = 0.5
+RULE = "the honest clock (issue 10)"
 
-DDL = ("CREATE SCHEMA IF NOT EXISTS cluster",
-       "CREATE TABLE IF NOT EXISTS cluster.clock (id int PRIMARY KEY CHECK (id = 1), "
-       "simulated_date date, set_by text, set_at timestamptz NOT NULL DEFAULT now())")
+# Made by the provisioning (services/provision.py), owned by the history role.
+DDL = ("CREATE TABLE IF NOT EXISTS cluster.clock_moves (sequence bigserial PRIMARY KEY, "
+       "moved_at timestamptz NOT NULL DEFAULT now(), moved_by text NOT NULL, "
+       "from_date date NOT NULL, to_date date, simulated boolean NOT NULL)")
+
+
+def wall_date():
+    return datetime.datetime.now(SHANGHAI).date()
 
 
 class Clock:
@@ -28,62 +40,69 @@ class Clock:
         # One connection, so one query at a time (a green lock under eventlet).
         self._lock = threading.Lock()
 
-    def _execute(self, statement, params=None):
+    def _execute(self, statement, params=None, fetch="one"):
         """On one connection kept open (reopened if it broke): the clock is read often."""
         with self._lock:
-            return self._execute_locked(statement, params)
-
-    def _execute_locked(self, statement, params):
-        for attempt in (1, 2):
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = psycopg2.connect(self.config.dsn())
-                    self._conn.autocommit = True
-                with self._conn.cursor() as cur:
-                    self._ensure(cur)
-                    cur.execute(statement, params)
-                    return cur.fetchone() if cur.description else None
-            except psycopg2.OperationalError:
-                self._conn = None
-                if attempt == 2:
-                    raise
-
-    def _ensure(self, cur):
-        if getattr(self, "_ensured", False):
-            return
-        for statement in DDL:
-            try:
-                cur.execute(statement)
-            except psycopg2.errors.UniqueViolation:
-                pass  # a concurrent first start created it
-        self._ensured = True
+            for attempt in (1, 2):
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = psycopg2.connect(self.config.dsn())
+                        self._conn.autocommit = True
+                    with self._conn.cursor() as cur:
+                        cur.execute(statement, params)
+                        if not cur.description:
+                            return None
+                        return cur.fetchone() if fetch == "one" else cur.fetchall()
+                except psycopg2.OperationalError:
+                    self._conn = None
+                    if attempt == 2:
+                        raise
 
     def simulated_date(self):
+        """The simulated date set last, or None (never set, or set back to the wall)."""
+        if not self.config.allow_simulated_clock:
+            return None
         now = time.monotonic()
         if self._cached_at and now - self._cached_at < CACHE_SECONDS:
             return self._cached
-        row = self._execute("SELECT simulated_date FROM cluster.clock WHERE id = 1")
+        row = self._execute("SELECT to_date FROM cluster.clock_moves "
+                            "ORDER BY sequence DESC LIMIT 1")
         self._cached = row[0] if row else None
         self._cached_at = now
         return self._cached
 
     def today(self):
         """The business date."""
-        simulated = self.simulated_date() if self.config.allow_simulated_clock else None
-        return simulated or datetime.datetime.now(SHANGHAI).date()
+        return self.simulated_date() or wall_date()
 
-    def set(self, date, operator):
-        """Set (or with None, clear) the simulated business date for the whole cluster."""
+    def set(self, date, operator, cases_exist=True):
+        """Move the simulated business date (None: back to the wall clock), recorded as a
+        move; refused in production, on a wall-clock cluster, and backwards once cases
+        exist."""
+        if self.config.production:
+            raise Refused(RULE, "production runs on the wall clock: the clock cannot be set")
         if not self.config.allow_simulated_clock:
-            raise PermissionError("this cluster runs on the wall clock")
-        self._execute("INSERT INTO cluster.clock (id, simulated_date, set_by) "
-                      "VALUES (1, %s, %s) ON CONFLICT (id) DO UPDATE SET "
-                      "simulated_date = EXCLUDED.simulated_date, "
-                      "set_by = EXCLUDED.set_by, set_at = now()", (date, operator))
+            raise Refused(RULE, "this cluster runs on the wall clock (start it with "
+                                "PINGGU_SIMULATED_CLOCK=1 to simulate)")
+        self._cached_at = 0.0
+        current = self.today()
+        target = date or wall_date()
+        if cases_exist and target < current:
+            raise Refused(RULE, f"the clock never moves backwards once cases exist: "
+                                f"it is {current}, {target} is earlier")
+        self._execute("INSERT INTO cluster.clock_moves (moved_by, from_date, to_date, "
+                      "simulated) VALUES (%s, %s, %s, true)", (operator, current, date))
         self._cached_at = 0.0
 
+    def history(self):
+        rows = self._execute("SELECT sequence, moved_at, moved_by, from_date, to_date "
+                             "FROM cluster.clock_moves ORDER BY sequence", fetch="all")
+        return [{"move": r[0], "moved_at": r[1].isoformat(), "by": r[2],
+                 "from": r[3].isoformat(), "to": r[4].isoformat() if r[4] else "wall"}
+                for r in rows]
+
     def show(self):
-        simulated = self.simulated_date() if self.config.allow_simulated_clock else None
+        simulated = self.simulated_date()
         return {"today": self.today().isoformat(),
                 "simulated": simulated is not None,
-                "wall_clock_date": datetime.datetime.now(SHANGHAI).date().isoformat()}
+                "wall_clock_date": wall_date().isoformat()}

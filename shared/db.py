@@ -1,34 +1,26 @@
-"""PostgreSQL set-up the event stores need before eventsourcing creates its tables."""
+"""PostgreSQL: the database, roles, schemas and event tables are the provisioning's
+(services/provision.py); a service only checks they are there, with a clear message when
+they are not, since as its own role it may not create them."""
 import psycopg2
-from psycopg2 import sql
 
 
-def ensure_database(config):
-    """Create the cluster's database if missing, so a fresh machine needs no manual step."""
-    conn = psycopg2.connect(config.dsn("postgres"))
+class NotProvisioned(Exception):
+    pass
+
+
+def require_provisioned(config, schema):
+    table = f"{schema}.{schema}_events"
     try:
-        conn.autocommit = True
+        conn = psycopg2.connect(config.dsn(role=schema))
+    except psycopg2.OperationalError as exc:
+        raise NotProvisioned(f"cannot connect to {config.pg_dbname} as "
+                             f"{config.pg_credentials(schema)[0]}: {exc}".strip()
+                             + " (run: python -m services.provision)")
+    try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (config.pg_dbname,))
-            if cur.fetchone() is None:
-                try:
-                    cur.execute(sql.SQL("CREATE DATABASE {}").format(
-                        sql.Identifier(config.pg_dbname)))
-                except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
-                    pass  # another service, starting at the same moment, created it
+            cur.execute("SELECT to_regclass(%s)", (table,))
+            if cur.fetchone()[0] is None:
+                raise NotProvisioned(f"{config.pg_dbname} has no {table}: run "
+                                     "python -m services.provision")
     finally:
         conn.close()
-
-
-def ensure_schema(config, schema):
-    conn = psycopg2.connect(config.dsn())
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            try:
-                cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            except psycopg2.errors.UniqueViolation:
-                pass  # concurrent CREATE SCHEMA IF NOT EXISTS races on the catalog
-    finally:
-        conn.close()
-

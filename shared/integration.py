@@ -120,6 +120,22 @@ def check_origin(envelope, routing_key):
         raise PoisonMessage(f"{source} may only publish pinggu.external.* on external.* keys")
 
 
+def check_publisher(envelope, routing_key, user_id, config):
+    """The broker vouches for `user_id` (it refuses a message whose user_id is not the
+    publishing connection's user); the publisher must own what the message claims: a
+    service its own routing keys and source, an HR system `external.` keys only. A message
+    without a user_id (or of an account not of this deployment) is refused too."""
+    owner = config.owner_of(user_id)
+    if owner is None:
+        raise PoisonMessage(f"published by {user_id or 'an unnamed user'}, not a pinggu "
+                            "account: refused")
+    claimed = envelope["source"].split("/")[2] if envelope["source"].startswith("/pinggu/") \
+        else "external"
+    allowed = "external" if owner.startswith("hr-") else owner
+    if claimed != allowed or not routing_key.startswith(f"{allowed}."):
+        raise PoisonMessage(f"{user_id} may not publish {envelope['type']} on {routing_key}")
+
+
 def position_of(envelope):
     return int(envelope["sequence"])
 

@@ -84,7 +84,7 @@ class EventStore(DependencyProvider):
         inbox messages waiting or being handled."""
         from kombu import Connection
         head = self.app.recorder.max_notification_id()
-        with Connection(self.config.amqp_uri) as connection:
+        with Connection(self.config.amqp_uri_for(self.app.schema)) as connection:
             inbox = bus.inbox_queue(self.config, self.app.schema, [])
             try:
                 waiting = inbox(connection.channel()).queue_declare(passive=True).message_count
@@ -137,7 +137,8 @@ class Inbox(Consumer):
     def setup(self):
         from kombu import Connection
         config = config_module.load()
-        with Connection(config.amqp_uri) as connection:
+        self.config = config
+        with Connection(config.amqp_uri_for(self.service)) as connection:
             bus.declare_topology(connection, config)
         self.queue = bus.inbox_queue(config, self.service, bus.INBOXES[self.service])
         super().setup()
@@ -147,10 +148,14 @@ class Inbox(Consumer):
             if isinstance(body, dict) and "__undecodable__" in body:
                 raise integration.PoisonMessage("body is not JSON")
             envelope = integration.parse(body)
-            integration.check_origin(envelope, message.delivery_info.get("routing_key", ""))
+            routing_key = message.delivery_info.get("routing_key", "")
+            integration.check_origin(envelope, routing_key)
+            integration.check_publisher(envelope, routing_key,
+                                        message.properties.get("user_id"), self.config)
         except integration.PoisonMessage as exc:
             log.get("inbox").error("inbox.poison_message", service=self.service,
-                                   reason=str(exc), message_id=message.properties.get("message_id"))
+                                   reason=str(exc), message_id=message.properties.get("message_id"),
+                                   publisher=message.properties.get("user_id"))
             message.reject(requeue=False)
             return
         message.envelope = envelope

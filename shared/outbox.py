@@ -51,7 +51,7 @@ class Outbox:
         """Take, or confirm we still hold, the advisory lock."""
         try:
             if self._lock_conn is None or self._lock_conn.closed:
-                self._lock_conn = psycopg2.connect(self.config.dsn())
+                self._lock_conn = psycopg2.connect(self.config.dsn(role=self.service))
                 self._lock_conn.autocommit = True
                 self._held = False
             with self._lock_conn.cursor() as cur:
@@ -79,7 +79,9 @@ class Outbox:
     # -- publishing ------------------------------------------------------------------
     def _connect(self):
         if self._producer is None:
-            self._amqp = Connection(self.config.amqp_uri,
+            # As the service's own broker user, which may publish only its own routing
+            # keys; every message names that user (user_id), which the broker checks.
+            self._amqp = Connection(self.config.amqp_uri_for(self.service),
                                     transport_options={"confirm_publish": True})
             channel = self._amqp.channel()
             bus.declare_exchange(self._amqp, self.config)
@@ -118,6 +120,7 @@ class Outbox:
                     delivery_mode=2,
                     message_id=envelope["id"],
                     type=envelope["type"],
+                    user_id=self.config.account(self.service),
                     # Bounded: while the broker is away the follow loop backs off and
                     # tries again, instead of hanging here.
                     retry=True,

@@ -1,10 +1,14 @@
 import pytest
 
-from tests.support import Cluster, remove_stale_clusters
+from tests.support import Cluster, remove_own_accounts, remove_stale_clusters
 
 
 def pytest_sessionstart(session):
     remove_stale_clusters()
+
+
+def pytest_sessionfinish(session):
+    remove_own_accounts()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,9 @@ def _die_with_parent():
 
 
 PREFIX = "pinggu_test_"
+# The broker users and database roles of this test run (services/provision.py): shared by
+# its clusters (each permitted on its own vhost and database), removed when the run ends.
+ACCOUNT_PREFIX = f"{PREFIX}{os.getpid()}_"
 
 
 def free_port():
@@ -55,12 +58,40 @@ def remove_stale_clusters():
         for (name,) in cur.fetchall():
             if not _owner_alive(name):
                 cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (PREFIX + "%",))
+        for (name,) in cur.fetchall():
+            if not _owner_alive(name):
+                try:
+                    cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+                except psycopg2.Error:
+                    pass  # still granted in a live run's database
     conn.close()
     vhosts = subprocess.run(["rabbitmqctl", "-q", "list_vhosts", "name"], capture_output=True,
                             text=True, timeout=60).stdout.split()
     for vhost in vhosts:
         if vhost.startswith(PREFIX) and not _owner_alive(vhost):
             rabbitmqctl("delete_vhost", vhost)
+    users = subprocess.run(["rabbitmqctl", "-q", "list_users", "--no-table-headers"],
+                           capture_output=True, text=True, timeout=60).stdout.split("\n")
+    for line in users:
+        user = line.split("\t")[0].strip()
+        if user.startswith(PREFIX) and not _owner_alive(user):
+            subprocess.run(["rabbitmqctl", "-q", "delete_user", user], capture_output=True,
+                           timeout=60)
+
+
+_ACCOUNTS = {"made": False}
+
+
+def remove_own_accounts():
+    """The run's broker users and database roles, once its clusters are gone."""
+    if not _ACCOUNTS["made"]:
+        return
+    from services import provision
+    from shared import config
+    accounts = config.load({"PINGGU_ACCOUNT_PREFIX": ACCOUNT_PREFIX})
+    provision.remove_broker_users(accounts)
+    provision.remove_database_roles(accounts)
 
 
 def rabbitmqctl(*args):
@@ -75,22 +106,69 @@ class Cluster:
         self.http_port = http_port or free_port()
         self.env = dict(
             os.environ,
-            PINGGU_AMQP_URI=f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}",
+            PINGGU_AMQP_URI=f"amqp://127.0.0.1:5672/{self.vhost}",
+            PINGGU_ACCOUNT_PREFIX=ACCOUNT_PREFIX,
             PINGGU_PG_DBNAME=self.name,
             PINGGU_HTTP_PORT=str(self.http_port),
             PINGGU_LOG_JSON="1",
-            PINGGU_ALLOW_SIMULATED_CLOCK="1",
+            PINGGU_SIMULATED_CLOCK="1",
         )
-        self.env.pop("PINGGU_OPERATOR", None)
+        for name in ("PINGGU_OPERATOR", "PINGGU_ROLE", "PINGGU_PG_USER", "PINGGU_MODE"):
+            self.env.pop(name, None)
         self.processes = {}
         self.logdir = os.path.join(ROOT, "var", "test-logs", self.name)
 
     # -- lifecycle -------------------------------------------------------------------
     def create(self):
+        from services import provision
         os.makedirs(self.logdir, exist_ok=True)
-        rabbitmqctl("add_vhost", self.vhost)
-        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        # As production does (docs/security.md): the vhost with the run's users and their
+        # permissions on it, the database with the services' roles and event tables.
+        _ACCOUNTS["made"] = True
+        provision.provision_broker(self.config())
+        provision.provision_database(self.config())
         return self
+
+    def config(self, role=None):
+        from shared import config
+        return config.load(dict(self.env, PINGGU_ROLE=role) if role else self.env)
+
+    def amqp_uri(self, role):
+        """The broker URI with `role`'s own credentials (a service, hr-legal, cli)."""
+        return self.config().amqp_uri_for(role)
+
+    def publish(self, role, routing_key, body, content_type="application/cloudevents+json",
+                user_id=True, exchange="pinggu.events", **properties):
+        """Publish as `role` would: its own user, and the user_id the broker checks
+        (user_id=None leaves it out, a string claims another)."""
+        from kombu import Connection, Exchange, Producer
+        if user_id is True:
+            user_id = self.config().account(role)
+        if user_id is not None:
+            properties["user_id"] = user_id
+        with Connection(self.amqp_uri(role),
+                        transport_options={"confirm_publish": True}) as conn:
+            # No declaring: an HR system may not configure the exchange, only publish.
+            Producer(conn.channel(), exchange=Exchange(exchange, type="topic" if exchange
+                                                       else "direct"),
+                     auto_declare=False).publish(
+                body, routing_key=routing_key, content_type=content_type,
+                content_encoding="utf-8", delivery_mode=2, retry=False, **properties)
+
+    def set_clock(self, date):
+        """The simulated date; a rewind, which pinggu refuses once cases exist, is done as
+        the database's administrator would (and shows in `pinggu clock history`), so the
+        tests sharing one cluster can each start their story on the notice's dates."""
+        rc, out, err = self.cli("clock", "set", date, operator="province")
+        if rc == 2 and "backwards" in err:
+            self.cli("settle", check=True)
+            self.sql("INSERT INTO cluster.clock_moves (moved_by, from_date, to_date, "
+                     "simulated) SELECT 'test-administrator', COALESCE((SELECT to_date FROM "
+                     "cluster.clock_moves ORDER BY sequence DESC LIMIT 1), %s), %s, true",
+                     (date, date))
+            time.sleep(0.6)  # shared/clock.py CACHE_SECONDS
+        elif rc != 0:
+            raise AssertionError(f"pinggu clock set {date} exited {rc}: {err}")
 
     def destroy(self):
         self.stop_all()
@@ -126,7 +204,7 @@ class Cluster:
 
     def open_campaign(self, on="2023-08-28"):
         """The 2023 campaign, opened on the notice's date."""
-        self.cli("clock", "set", on, operator="province", check=True)
+        self.set_clock(on)
         self.cli("campaign", "open", operator="province", check=True)
         return self
 
@@ -169,6 +247,11 @@ class Cluster:
     def cli_json(self, *args, operator="province"):
         rc, out, err = self.cli(*args, "--json", operator=operator, check=True)
         return json.loads(out)
+
+    def tamper(self, statement, params=()):
+        """Run `statement` as an attacker holding the database's superuser would: past the
+        event tables' append-only triggers (session_replication_role)."""
+        return self.sql("SET LOCAL session_replication_role = replica; " + statement, params)
 
     def sql(self, statement, params=()):
         conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=self.name)

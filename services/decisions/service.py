@@ -44,10 +44,16 @@ class DecisionsService(AuditEntrypoints):
             except ValueError:
                 raise BadInput(f"not a date (YYYY-MM-DD): {date!r}")
             try:
-                self.acting.clock.set(day, operator.id)
+                self.acting.clock.set(day, operator.id, cases_exist=bool(
+                    self.store.recorder.max_notification_id()))
             except PermissionError as exc:
                 raise BadInput(str(exc))
             return self.acting.clock.show()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def clock_history(self, identity):
+        self.acting.verify(identity)
+        return self.acting.clock.history()
 
     @rpc(expected_exceptions=EXPECTED)
     def show_clock(self, identity):

@@ -9,6 +9,7 @@ from nameko.rpc import rpc
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
+from shared import checkpoint
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.notices import portal, publications
@@ -54,12 +55,16 @@ class NoticesService(AuditEntrypoints):
     def publish_notice(self, identity, title=None, kind=None, reason=None):
         with self.acting(identity, campaign=CAMPAIGN) as operator:
             operator.require_role("province")
-            return self.store.publish_notice(self.acting.clock.today(), title, kind, reason)
+            notice = self.store.publish_notice(self.acting.clock.today(), title, kind, reason)
+            # The history anchored: a signed checkpoint beside the notice (issue 10).
+            checkpoint.issue(self.store.config, notice)
+            return notice
 
     @rpc(expected_exceptions=EXPECTED)
     def portal_files(self, identity):
         self.acting.verify(identity)
         files = portal.files(self.store, self._base_url(), pdfs=False)
+        files.update(checkpoint.portal_files(self.store.config))
         return {path: base64.b64encode(body).decode() for path, body in files.items()}
 
     @rpc(expected_exceptions=EXPECTED)

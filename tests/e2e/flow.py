@@ -31,7 +31,7 @@ def score(cluster, tmp_path, scores, operator, name="scores.xlsx"):
 
 
 def clock(cluster, date):
-    cluster.cli("clock", "set", date, operator="province", check=True)
+    cluster.set_clock(date)
 
 
 def verdict(cluster, uscc, outcome=None, timeout=30):

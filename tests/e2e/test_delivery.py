@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from kombu import Connection, Exchange, Producer, Queue
+from kombu import Connection, Queue
 
 from shared import integration
 from tests import factories
@@ -14,16 +14,12 @@ pytestmark = pytest.mark.e2e
 
 
 def publish(cluster, routing_key, body, content_type="application/cloudevents+json"):
-    with Connection(cluster.env["PINGGU_AMQP_URI"],
-                    transport_options={"confirm_publish": True}) as conn:
-        exchange = Exchange("pinggu.events", type="topic", durable=True)
-        Producer(conn.channel(), exchange=exchange).publish(
-            body, routing_key=routing_key, content_type=content_type,
-            content_encoding="utf-8", delivery_mode=2, declare=[exchange])
+    """As the service owning the routing key (its own broker user) would."""
+    cluster.publish(routing_key.split(".")[0], routing_key, body, content_type=content_type)
 
 
 def queue_depth(cluster, name):
-    with Connection(cluster.env["PINGGU_AMQP_URI"]) as conn:
+    with Connection(cluster.amqp_uri(name.split(".")[0])) as conn:
         return Queue(name, channel=conn.channel(), durable=True).queue_declare(passive=True).message_count
 
 

@@ -11,7 +11,7 @@ import pytest
 from shared.application import case_id
 from tests import factories
 from tests.e2e import flow
-from kombu import Connection, Exchange, Producer, Queue
+from kombu import Connection, Queue
 
 from tests.support import Cluster, wait_for
 
@@ -21,17 +21,12 @@ CITY_CODES = [f"14{n:02d}00" for n in range(1, 12)]  # 140100 .. 141100
 
 
 def publish(cluster, routing_key, body):
-    """Publish as another provincial HR system would (as tests/e2e/test_delivery.py)."""
-    with Connection(cluster.env["PINGGU_AMQP_URI"],
-                    transport_options={"confirm_publish": True}) as conn:
-        exchange = Exchange("pinggu.events", type="topic", durable=True)
-        Producer(conn.channel(), exchange=exchange).publish(
-            body, routing_key=routing_key, content_type="application/cloudevents+json",
-            content_encoding="utf-8", delivery_mode=2, declare=[exchange])
+    """Publish as another provincial HR system would: as its own broker user."""
+    cluster.publish("hr-legal", routing_key, body)
 
 
 def queue_depth(cluster, name):
-    with Connection(cluster.env["PINGGU_AMQP_URI"]) as conn:
+    with Connection(cluster.amqp_uri(name.split(".")[0])) as conn:
         return Queue(name, channel=conn.channel(), durable=True).queue_declare(
             passive=True).message_count
 

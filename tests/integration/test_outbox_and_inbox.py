@@ -33,8 +33,8 @@ def file(app, *numbers):
 
 def listen(config):
     """A queue bound to every registry event, as another HR system would subscribe."""
-    connection = Connection(config.amqp_uri)
-    queue = Queue("test.listener", bindings=[binding(bus.events_exchange(config),
+    connection = Connection(config.amqp_uri_for("notices"))  # a reader of registry.#
+    queue = Queue("notices.test-listener", bindings=[binding(bus.events_exchange(config),
                                                      routing_key="registry.#")],
                   exclusive=True)
     bus.declare_exchange(connection, config)
