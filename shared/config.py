@@ -13,10 +13,14 @@ class Config:
     pg_dbname: str
     exchange: str
     operators_file: str
-    operator_secret: str
     allow_simulated_clock: bool
     http_port: int
     log_json: bool | None
+    # Operators' credentials (docs/identity.md).
+    credentials_dir: str = "var/credentials"
+    provision_dev_operators: bool = False
+    jwks: str | None = None
+    jwks_issuer: str | None = None
 
     @property
     def nameko(self):
@@ -72,10 +76,17 @@ def load():
         exchange=os.environ.get("PINGGU_EXCHANGE", "pinggu.events"),
         operators_file=os.environ.get("PINGGU_OPERATORS_FILE",
                                       os.path.join(here, "etc", "operators.json")),
-        # The development secret; production sets its own.
-        operator_secret=os.environ.get("PINGGU_OPERATOR_SECRET", "pinggu-development-secret"),
         allow_simulated_clock=_flag("PINGGU_ALLOW_SIMULATED_CLOCK", True),
         http_port=int(os.environ.get("PINGGU_HTTP_PORT", "8023")),
         log_json=None if os.environ.get("PINGGU_LOG_JSON") in (None, "")
         else _flag("PINGGU_LOG_JSON", True),
+        # The person's own credentials; the CLI signs with the one --operator chooses.
+        credentials_dir=os.environ.get("PINGGU_CREDENTIALS") or os.path.join(
+            here, "var", "credentials"),
+        # A development, demo or test cluster gives the person who starts it a credential
+        # for each operator of etc/operators.json; production sets 0 and runs `pinggu
+        # operator add` (docs/identity.md).
+        provision_dev_operators=_flag("PINGGU_PROVISION_DEV_OPERATORS", True),
+        jwks=os.environ.get("PINGGU_JWKS") or None,
+        jwks_issuer=os.environ.get("PINGGU_JWKS_ISSUER") or None,
     )

@@ -80,6 +80,10 @@ class Cluster:
             PINGGU_HTTP_PORT=str(self.http_port),
             PINGGU_LOG_JSON="1",
             PINGGU_ALLOW_SIMULATED_CLOCK="1",
+            # The cluster provisions the dev operators' credentials here for the test run
+            # (services/registry/directory.py); the CLI signs with them.
+            PINGGU_CREDENTIALS=os.path.join(ROOT, "var", "test-logs", self.name, "credentials"),
+            PINGGU_PROVISION_DEV_OPERATORS="1",
         )
         self.env.pop("PINGGU_OPERATOR", None)
         self.processes = {}
