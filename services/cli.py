@@ -609,6 +609,7 @@ def build_parser():
     def add(parent, name, func, help, needs_operator=True):
         p = parent.add_parser(name, help=help)
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        p.add_argument("--command-id", default=argparse.SUPPRESS)
         p.set_defaults(func=func, needs_operator=needs_operator)
         return p
 
