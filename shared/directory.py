@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 
+import eventlet
 from kombu import Queue
 from nameko.messaging import Consumer
 
@@ -69,6 +70,14 @@ class DirectoryConsumer(Consumer):
             message.reject(requeue=False)
             return
         super().handle_message(envelope, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is not None:
+            # Requeued at once: back off a little so a passing fault (a database restart)
+            # does not spin the consumer.
+            log.get("directory").error("directory.apply_failed", error=repr(exc_info[1]))
+            eventlet.sleep(0.5)
+        super().handle_message_processed(message, result, exc_info)
 
 
 directory_events = DirectoryConsumer.decorator

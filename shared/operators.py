@@ -65,6 +65,15 @@ def load_operators(path):
     return operators
 
 
+def check_id(operator_id):
+    """An operator id is also a file name: letters, digits, '.', '_' and '-' only."""
+    import re
+    if not isinstance(operator_id, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+                                                            operator_id):
+        raise BadInput(f"not an operator id (letters, digits, '.', '_', '-'): {operator_id!r}")
+    return operator_id
+
+
 def check_entry(role, jurisdiction):
     """An operator's role and jurisdiction make sense together, or BadInput."""
     from services.registry.cities import CITIES
@@ -87,7 +96,7 @@ class Credential:
 
 
 def credential_path(directory, operator_id):
-    return os.path.join(directory, f"{operator_id}.json")
+    return os.path.join(directory, f"{check_id(operator_id)}.json")
 
 
 def write_credential(path, operator_id, role, jurisdiction, private_key, *, replace=False):

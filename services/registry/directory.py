@@ -83,6 +83,7 @@ class Operator(CaseAggregate):
 
 
 def new_entry(operator_id, role, jurisdiction, name, public_key, by):
+    operators.check_id(operator_id)
     operators.check_entry(role, jurisdiction)
     at = _now()
     return {"id": operator_id, "role": role, "jurisdiction": jurisdiction, "name": name,

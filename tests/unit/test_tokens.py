@@ -121,3 +121,11 @@ def test_the_digest_is_what_travels_as_json(args, kwargs):
     assert tokens.digest(tuple(args), kwargs) == \
         tokens.digest(travelled["args"], travelled["kwargs"])
     assert tokens.digest([*args, "one more"], kwargs) != tokens.digest(args, kwargs)
+
+
+@pytest.mark.parametrize("operator_id", ["../province", "a/b", "", ".hidden", "x" * 65, None])
+def test_an_operator_id_is_a_safe_file_name(operator_id, tmp_path):
+    from shared import operators
+    from shared.errors import BadInput
+    with pytest.raises(BadInput):
+        operators.credential_path(str(tmp_path), operator_id)
