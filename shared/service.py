@@ -55,8 +55,8 @@ class _Acting:
         """The method and the digest of the arguments this worker was called with; the
         first argument is the token itself."""
         ctx = self.worker_ctx
-        args = list(ctx.args or ())[1:]
-        kwargs = {k: v for k, v in (ctx.kwargs or {}).items() if k != "identity"}
+        kwargs = dict(ctx.kwargs or {})
+        args = list(ctx.args or ())[0 if kwargs.pop("identity", None) else 1:]
         return ctx.entrypoint.method_name, tokens.digest(args, kwargs)
 
     def verify(self, identity):
