@@ -95,6 +95,7 @@ class KeyTable:
         self._jwks = {}
         self._jwks_at = 0.0
         self._jwks_lock = threading.Lock()
+        self._apply_lock = threading.Lock()
 
     def _transaction(self, commit):
         datastore = self.app.recorder.datastore
@@ -108,7 +109,9 @@ class KeyTable:
 
     def apply(self, envelope):
         entry, version = envelope["data"]["entry"], int(envelope["caseversion"])
-        with self._transaction(commit=True) as cur:
+        # One at a time: a burst of directory events (a cluster's provisioning) would
+        # otherwise take as many pooled connections as there are workers.
+        with self._apply_lock, self._transaction(commit=True) as cur:
             cur.execute(f"INSERT INTO {self.table} VALUES (%s, %s, %s) ON CONFLICT "
                         "(operator_id) DO UPDATE SET entry = EXCLUDED.entry, version = "
                         f"EXCLUDED.version WHERE {self.table}.version < EXCLUDED.version",
