@@ -33,7 +33,8 @@ def digest(args=(), kwargs=None):
     Both sides compute it from what travels as JSON, so tuples and lists agree."""
     canonical = json.dumps({"args": list(args), "kwargs": kwargs or {}}, sort_keys=True,
                            separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: JSON may carry a lone surrogate ("\ud800"); it is digested, not refused.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # -- keys ------------------------------------------------------------------------------

@@ -129,3 +129,7 @@ def test_an_operator_id_is_a_safe_file_name(operator_id, tmp_path):
     from shared.errors import BadInput
     with pytest.raises(BadInput):
         operators.credential_path(str(tmp_path), operator_id)
+
+
+def test_a_lone_surrogate_from_the_wire_is_digested():
+    assert tokens.digest(json.loads('["\\ud800"]')) != tokens.digest(["x"])
