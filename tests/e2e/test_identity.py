@@ -158,3 +158,28 @@ def test_operators_are_added_rotated_and_revoked_from_the_next_call(cluster, tmp
     assert len(listed["city-140300-li"]["keys"]) == 2
     assert {"province", "city-140100", "auditor"} <= set(listed)
     assert cluster.cli_json("operator", "list", "--as-of", "2000-01-01") == []
+
+
+def test_concurrent_duplicates_of_a_command_have_one_effect(cluster, tmp_path, province):
+    """As when the broker redelivers an RPC while its first delivery still runs."""
+    import threading
+    from shared import config as config_module
+    from services.cli import Cluster
+    rows = [factories.institution(n) for n in range(7131, 7141)]
+    file = upload.encode(factories.roster(tmp_path / "r.xlsx", rows))
+    token = province.token("registry", "import_roster", (file,))
+    before = registry_events(cluster)
+    results, barrier = [], threading.Barrier(3)
+
+    def send():
+        with Cluster(config_module.load(), "province") as own:  # a proxy per thread
+            own.rpc.registry.health()
+            barrier.wait()
+            results.append(own.rpc.registry.import_roster(token, file))
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert results == [{"filed": 10, "changed": 0, "unchanged": 0}] * 3
+    assert registry_events(cluster) == before + 11  # ten filings and one journal entry
