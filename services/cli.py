@@ -7,8 +7,9 @@ import json
 import os
 import sys
 import time
+import uuid
 
-from shared import config as config_module, operators, upload
+from shared import config as config_module, operators, tokens, upload
 from shared.errors import BadInput, Refused
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
@@ -18,14 +19,34 @@ SERVICES = ("registry", "evaluation", "decisions", "notices")
 
 class Cluster:
     """One RPC client for this command (the CLI is single-threaded), connected on first
-    use so that local commands need no broker."""
+    use so that local commands need no broker.
 
-    def __init__(self, config, operator_id, timeout=120):
+    Each call carries a token signed with the operator's own credential (shared.tokens),
+    bound to the service, the method, its arguments and the command id; one command id
+    per invocation (`--command-id`), or a fresh one per call when none is given."""
+
+    def __init__(self, config, operator_id, timeout=120, command_id=None):
         self.config = config
-        self.identity = operators.sign(operator_id, config.operator_secret)
+        self.operator_id = operator_id
+        self.command_id = command_id
         self.timeout = timeout
+        self._credential = None
         self._proxy = None
         self._rpc = None
+
+    @property
+    def credential(self):
+        if self._credential is None:
+            self._credential = operators.load_credential(self.config.credentials_dir,
+                                                         self.operator_id)
+        return self._credential
+
+    def token(self, service, method, args=(), kwargs=None):
+        c = self.credential
+        return tokens.mint(c.private_key, kid=c.kid, subject=c.operator, role=c.role,
+                           jurisdiction=c.jurisdiction, audience=service, method=method,
+                           args_digest=tokens.digest(args, kwargs),
+                           jti=self.command_id or str(uuid.uuid4()))
 
     @property
     def rpc(self):
@@ -43,7 +64,8 @@ class Cluster:
             self._proxy.stop()
 
     def call(self, service, method, *args, **kwargs):
-        return getattr(getattr(self.rpc, service), method)(self.identity, *args, **kwargs)
+        token = self.token(service, method, args, kwargs)
+        return getattr(getattr(self.rpc, service), method)(token, *args, **kwargs)
 
 
 def _print(args, data, human):
@@ -327,8 +349,9 @@ def cmd_case_history(args, cluster):
     def human(es):
         for e in es:
             cause = f" ← {e['caused_by']}" if e["caused_by"] else ""
+            command = f" [command {e['command_id']}]" if e.get("command_id") else ""
             print(f"{e['recorded_at'][:19]}  {e['business_date'] or '-':10}  "
-                  f"{e['service']:<10} {e['type']:<32} {e['actor']:<12}{cause}")
+                  f"{e['service']:<10} {e['type']:<32} {e['actor']:<12}{cause}{command}")
     _print(args, events, human)
 
 
@@ -560,22 +583,124 @@ def cmd_health(args, cluster):
                     answers[service] = {"service": service, "ok": False, "error": repr(exc)}
                     break
                 time.sleep(0.5)
+    up = all(v["ok"] for v in answers.values())
+    if up and args.wait:
+        # Up means able to check credentials too: every service has the directory.
+        try:
+            wait_directory(cluster, timeout=max(1.0, deadline - time.monotonic()))
+        except RuntimeError as exc:
+            answers["directory"] = {"ok": False, "error": str(exc)}
+            up = False
     _print(args, answers, lambda a: [print(f"{s}: {'up' if v['ok'] else 'DOWN'}")
                                      for s, v in a.items()])
-    return EXIT_OK if all(v["ok"] for v in answers.values()) else EXIT_ERROR
+    return EXIT_OK if up else EXIT_ERROR
+
+
+def wait_directory(cluster, timeout=60):
+    """Return once every service has applied every event of the operators' directory:
+    from then on each of them honours what the directory says (a revocation included)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = cluster.rpc.registry.directory_recorded()
+        applied = {s: getattr(cluster.rpc, s).directory_applied() for s in SERVICES}
+        behind = [s for s, n in applied.items() if n < state["recorded"]]
+        if not behind and not state["provisioning"]:
+            return applied
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the operators' directory has {state['recorded']} events; "
+                               "not all applied by " + ", ".join(
+                                   f"{s} ({applied[s]})" for s in behind))
+        time.sleep(0.1)
+
+
+# -- the operators' directory ---------------------------------------------------------
+def _new_credential_file(args, config, operator_id):
+    return args.out or operators.credential_path(config.credentials_dir, operator_id)
+
+
+def cmd_operator_add(args, cluster):
+    operators.check_entry(args.role, args.jurisdiction)
+    path = _new_credential_file(args, cluster.config, args.id)
+    key = tokens.new_private_key()
+    # Written first, once: if the file exists nothing is sent; if the call fails the
+    # unused key is removed again.
+    try:
+        public = operators.write_credential(path, args.id, args.role, args.jurisdiction, key)
+    except FileExistsError:
+        raise BadInput(f"{path}: a credential is already there; it is never overwritten")
+    try:
+        entry = cluster.call("registry", "operator_add", args.id, args.role,
+                             args.jurisdiction, args.name, public)
+    except BaseException:
+        os.unlink(path)
+        raise
+    wait_directory(cluster)
+    _print(args, {**entry, "credential": path}, lambda e: print(
+        f"{e['id']} ({e['role']}, {e['jurisdiction']}) authorised with key {e['key']}; "
+        f"private key in {e['credential']} (mode 0600): hand it to that person only"))
+
+
+def cmd_operator_rotate(args, cluster):
+    path = _new_credential_file(args, cluster.config, args.id)
+    pending = f"{path}.new"
+    listed = {e["id"]: e for e in cluster.call("registry", "operator_list")}
+    if args.id not in listed:
+        raise BadInput(f"no operator {args.id!r} in the directory")
+    e = listed[args.id]
+    key = tokens.new_private_key()
+    try:
+        public = operators.write_credential(pending, args.id, e["role"], e["jurisdiction"],
+                                            key)
+    except FileExistsError:
+        raise BadInput(f"{pending}: left by an unfinished rotation; remove it first")
+    try:
+        entry = cluster.call("registry", "operator_rotate", args.id, public)
+    except BaseException:
+        os.unlink(pending)
+        raise
+    os.replace(pending, path)
+    wait_directory(cluster)
+    _print(args, {**entry, "credential": path}, lambda e: print(
+        f"{e['id']}: new key {e['key']} in {e['credential']} (mode 0600); the old key "
+        "no longer works"))
+
+
+def cmd_operator_revoke(args, cluster):
+    entry = cluster.call("registry", "operator_revoke", args.id, args.reason)
+    wait_directory(cluster)
+    _print(args, entry, lambda e: print(
+        f"{e['id']} revoked by {e['revoked']['by']} at {e['revoked']['at']}; every service "
+        "refuses their credential from now on"))
+
+
+def cmd_operator_list(args, cluster):
+    rows = cluster.call("registry", "operator_list", args.as_of)
+
+    def human(rs):
+        for r in rs:
+            state = f"revoked {r['revoked']['at'][:10]} by {r['revoked']['by']}" \
+                if r["revoked"] else f"key {r['key']}"
+            print(f"{r['id']:<14}{r['role']:<10}{r['jurisdiction'] or '-':<8}"
+                  f"authorised {r['authorised']['at'][:10]} by {r['authorised']['by']:<12}"
+                  f"{state}  {r['name']}")
+    _print(args, rows, human)
 
 
 # -- parser --------------------------------------------------------------------------
 def build_parser():
     parser = argparse.ArgumentParser(prog="pinggu", description=__doc__.splitlines()[0])
     parser.add_argument("--operator", default=os.environ.get("PINGGU_OPERATOR"),
-                        help="operator id (default: $PINGGU_OPERATOR)")
+                        help="which of your credentials (in $PINGGU_CREDENTIALS) to act "
+                             "with (default: $PINGGU_OPERATOR)")
+    parser.add_argument("--command-id", help="this command's idempotency key (default: a "
+                        "new one): the same id again has no second effect")
     parser.add_argument("--json", action="store_true", help="print data as JSON")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(parent, name, func, help, needs_operator=True):
         p = parent.add_parser(name, help=help)
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+        p.add_argument("--command-id", default=argparse.SUPPRESS)
         p.set_defaults(func=func, needs_operator=needs_operator)
         return p
 
@@ -681,6 +806,25 @@ def build_parser():
 
     add(sub, "decided", cmd_decided, "list decided cases").add_argument("--jurisdiction")
 
+    directory = sub.add_parser("operator", help="the operators' directory (province)"
+                               ).add_subparsers(dest="sub", required=True)
+    p = add(directory, "add", cmd_operator_add, "authorise an operator with a new key pair")
+    p.add_argument("id")
+    p.add_argument("--role", required=True, choices=operators.PERSON_ROLES)
+    p.add_argument("--jurisdiction", help="140000 for province and center, a city's code")
+    p.add_argument("--name", default="")
+    p.add_argument("--out", help="the new private key's file (default: "
+                   "$PINGGU_CREDENTIALS/ID.json); written once, mode 0600")
+    p = add(directory, "rotate", cmd_operator_rotate, "give an operator a new key pair")
+    p.add_argument("id")
+    p.add_argument("--out", help="the new private key's file (default: "
+                   "$PINGGU_CREDENTIALS/ID.json), mode 0600")
+    p = add(directory, "revoke", cmd_operator_revoke, "revoke an operator, from the next call")
+    p.add_argument("id")
+    p.add_argument("--reason", required=True)
+    add(directory, "list", cmd_operator_list, "every operator, with who authorised them"
+        ).add_argument("--as-of", help="as the directory stood at the end of this date")
+
     add(sub, "settle", cmd_settle, "wait until every service has caught up",
         needs_operator=False).add_argument("--timeout", type=float, default=120)
 
@@ -700,7 +844,8 @@ def main(argv=None):
     operator = args.operator or "auditor"
     from nameko.exceptions import RemoteError
     try:
-        with Cluster(config, operator) as cluster:
+        with Cluster(config, operator, command_id=args.command_id or str(uuid.uuid4())) \
+                as cluster:
             code = args.func(args, cluster)
         return EXIT_OK if code is None else code
     except (BadInput, Refused) as exc:

@@ -11,7 +11,7 @@ from kombu import Connection
 from shared import config as config_module
 
 QUEUES = [f"{s}.{q}" for s in ("registry", "evaluation", "decisions", "notices")
-          for q in ("inbox", "dead-letter")]
+          for q in ("inbox", "dead-letter", "directory")]
 
 
 def main(argv):

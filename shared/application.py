@@ -4,18 +4,23 @@ Every service is a Follower in eventsourcing's sense: its recorder is a process 
 an upstream event it reacts to is tracked in the same transaction as the events it writes.
 """
 import base64
+import contextlib
+import contextvars
 import datetime
 import uuid
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Tracking, Transcoding
 
-from shared import db
+from shared import commands, db
 
 CASE_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-000000000223")
 
 
 CAMPAIGN_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-00000000ca11")
+
+# The aggregates a journaled command saves, held until its result is known (run_command).
+_collected = contextvars.ContextVar("pinggu_collected_saves", default=None)
 
 
 def case_id(uscc):
@@ -85,13 +90,44 @@ class ServiceApplication(Application):
         Optimistic concurrency: another instance or greenthread may have written the same
         aggregate since we loaded it; reloading and trying again is always safe because
         the command saves nothing when it raises.
+
+        An operator's command (shared.commands) runs once: its saves are held until it
+        returns, then written in one transaction with its journal; a repeat of its key
+        returns the first result, and a duplicate that loses the race on the journal
+        finds it on the next attempt.
         """
         for _ in range(self.MAX_ATTEMPTS):
+            command_run = commands.current()
             try:
-                return command()
+                if command_run is None:
+                    return command()
+                first = commands.first_result(self, command_run)
+                if first is not None:
+                    return first["result"]
+                with self._holding_saves() as held:
+                    result = command()
+                self.save(*held, commands.journal(command_run, result))
+                commands.done(command_run)
+                return result
             except IntegrityError:
                 continue
         raise ConcurrentUpdate("gave up after repeated concurrent updates")
+
+    @contextlib.contextmanager
+    def _holding_saves(self):
+        held = []
+        token = _collected.set(held)
+        try:
+            yield held
+        finally:
+            _collected.reset(token)
+
+    def save(self, *objs, **kwargs):
+        held = _collected.get()
+        if held is None:
+            return super().save(*objs, **kwargs)
+        held.extend(o for o in objs if o is not None and all(o is not h for h in held))
+        return []
 
     def process_upstream(self, source, position, handle):
         """Apply an upstream event exactly once: `handle(processing_event)` collects the

@@ -20,7 +20,8 @@ def describe(service, event):
             "version": event.originator_version, "recorded_at": event.timestamp.isoformat(),
             "business_date": meta.get("business_date"), "actor": meta.get("actor"),
             "role": meta.get("role"), "caused_by": meta.get("causation_id"),
-            "call_id": meta.get("call_id"), "hash": meta.get("hash"), "data": data}
+            "call_id": meta.get("call_id"), "command_id": meta.get("command_id"),
+            "hash": meta.get("hash"), "data": data}
 
 
 def history(app, aggregate_id):

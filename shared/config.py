@@ -18,7 +18,6 @@ SERVICES = ("registry", "evaluation", "decisions", "notices")
 # publishes `external.#` only, as its own user.
 HR_SYSTEMS = ("hr-legal",)
 DEVELOPMENT, PRODUCTION = "development", "production"
-DEV_OPERATOR_SECRET = "pinggu-development-secret"
 # Development keys: derived from public strings, so anyone can forge with them. Production
 # refuses them (check_production).
 DEV_HISTORY_KEY = hashlib.sha256(b"pinggu-development-history-key").digest()
@@ -45,7 +44,6 @@ class Config:
     pg_dbname: str
     exchange: str
     operators_file: str
-    operator_secret: str
     allow_simulated_clock: bool
     http_port: int
     log_json: bool | None
@@ -59,6 +57,11 @@ class Config:
     notary_public_keys: tuple = ()  # raw Ed25519 public keys trusted for checkpoints
     pg_admin_user: str = "postgres"
     hr_systems: tuple = HR_SYSTEMS
+    # Operators' credentials (docs/identity.md).
+    credentials_dir: str = "var/credentials"
+    provision_dev_operators: bool = False
+    jwks: str | None = None
+    jwks_issuer: str | None = None
 
     @property
     def production(self):
@@ -184,8 +187,6 @@ class Config:
             problems.append("no notary key (set PINGGU_NOTARY_KEY_FILE)")
         if self.notary_seed == DEV_NOTARY_SEED:
             problems.append("the notary key is the development key")
-        if self.operator_secret == DEV_OPERATOR_SECRET:
-            problems.append("the operator secret is the development secret")
         if self.allow_simulated_clock:
             problems.append("the simulated clock is on (PINGGU_SIMULATED_CLOCK)")
         user = urlsplit(self.amqp_uri_base).username
@@ -315,8 +316,6 @@ def load(environ=None):
         exchange=environ.get("PINGGU_EXCHANGE", "pinggu.events"),
         operators_file=environ.get("PINGGU_OPERATORS_FILE",
                                    os.path.join(here, "etc", "operators.json")),
-        # The development secret; production sets its own.
-        operator_secret=environ.get("PINGGU_OPERATOR_SECRET", DEV_OPERATOR_SECRET),
         # The wall clock unless a cluster is started for simulation (the demo, tests).
         allow_simulated_clock=_flag(environ, "PINGGU_SIMULATED_CLOCK",
                                     _flag(environ, "PINGGU_ALLOW_SIMULATED_CLOCK", False)),
@@ -333,4 +332,14 @@ def load(environ=None):
         notary_public_keys=notary_public,
         pg_admin_user=environ.get("PINGGU_PG_ADMIN_USER", "postgres"),
         hr_systems=hr_systems,
+        # The person's own credentials; the CLI signs with the one --operator chooses.
+        credentials_dir=environ.get("PINGGU_CREDENTIALS") or os.path.join(
+            here, "var", "credentials"),
+        # A development, demo or test cluster gives the person who starts it a credential
+        # for each operator of etc/operators.json; production is off unless asked for (the
+        # one-off bootstrap of the first province administrator, docs/identity.md).
+        provision_dev_operators=_flag(environ, "PINGGU_PROVISION_DEV_OPERATORS",
+                                      mode != PRODUCTION),
+        jwks=environ.get("PINGGU_JWKS") or None,
+        jwks_issuer=environ.get("PINGGU_JWKS_ISSUER") or None,
     )

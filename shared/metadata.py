@@ -15,7 +15,7 @@ SYSTEM = {"actor": "system", "role": "system"}
 
 @contextlib.contextmanager
 def caused_by(actor, role, *, causation_id=None, campaign=None, business_date=None,
-              call_id=None, jurisdiction=None):
+              call_id=None, jurisdiction=None, command_id=None):
     cause = {
         "actor": actor,
         "role": role,
@@ -24,10 +24,13 @@ def caused_by(actor, role, *, causation_id=None, campaign=None, business_date=No
         "campaign": campaign,
         "business_date": business_date.isoformat() if business_date else None,
         "call_id": call_id,
+        # The idempotency key of the operator's command (shared.commands), so a case's
+        # history shows which command wrote what.
+        "command_id": command_id,
     }
     token = _cause.set(cause)
     log_token = structlog.contextvars.bind_contextvars(
-        actor=actor, call_id=call_id, causation_id=causation_id)
+        actor=actor, call_id=call_id, causation_id=causation_id, command_id=command_id)
     try:
         yield cause
     finally:

@@ -1,20 +1,21 @@
-"""Operators, their roles and jurisdictions, and the signed identity a request carries.
+"""Operators, their roles and jurisdictions, and the credentials they hold.
 
-The CLI signs the operator id with the cluster's secret (HMAC-SHA256); every service
-verifies the signature and looks the operator up in the operators file before acting, so
-an unknown or forged identity is refused wherever it arrives.
+Each operator has a credential of their own: an Ed25519 key pair whose private half is in a
+file only they can read (`$PINGGU_CREDENTIALS/<id>.json`, mode 0600) and whose public half
+is in the operators' directory (services/registry/directory.py). The CLI signs each call
+with it (shared.tokens); services check the signature against the directory, so an
+operator is whoever holds the key, never whatever a command line claims.
+etc/operators.json lists the development operators a dev cluster provisions.
 """
 import dataclasses
-import hashlib
-import hmac
 import json
-import time
+import os
 
-from shared.errors import Refused
+from shared.errors import BadInput, Refused
 
 PROVINCE = "140000"
 ROLES = ("province", "center", "city", "auditor", "system")
-TOKEN_LIFETIME = 12 * 3600
+PERSON_ROLES = ("province", "center", "city", "auditor")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,28 +65,78 @@ def load_operators(path):
     return operators
 
 
-def _mac(secret, payload):
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+def check_id(operator_id):
+    """An operator id is also a file name: letters, digits, '.', '_' and '-' only."""
+    import re
+    if not isinstance(operator_id, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+                                                            operator_id):
+        raise BadInput(f"not an operator id (letters, digits, '.', '_', '-'): {operator_id!r}")
+    return operator_id
 
 
-def sign(operator_id, secret, now=None):
-    issued = int(now if now is not None else time.time())
-    payload = f"{operator_id}:{issued}"
-    return f"{payload}:{_mac(secret, payload)}"
+def check_entry(role, jurisdiction):
+    """An operator's role and jurisdiction make sense together, or BadInput."""
+    from services.registry.cities import CITIES
+    if role not in PERSON_ROLES:
+        raise BadInput(f"unknown role {role!r}; one of {', '.join(PERSON_ROLES)}")
+    if role == "city" and jurisdiction not in CITIES:
+        raise BadInput(f"a city bureau needs a city's jurisdiction code, not {jurisdiction!r}")
+    if role in ("province", "center") and jurisdiction != PROVINCE:
+        raise BadInput(f"{role} acts for jurisdiction {PROVINCE}, not {jurisdiction!r}")
 
 
-def verify(token, secret, operators, now=None):
-    """The Operator a token names, or Refused."""
+# -- credentials (the operator's side) -------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Credential:
+    operator: str
+    role: str
+    jurisdiction: str | None
+    kid: str
+    private_key: object
+
+
+def credential_path(directory, operator_id):
+    return os.path.join(directory, f"{check_id(operator_id)}.json")
+
+
+def write_credential(path, operator_id, role, jurisdiction, private_key, *, replace=False):
+    """Write a private key once, readable by its owner only; never over an existing one
+    unless `replace` (a rotation), and never half-written."""
+    from shared import tokens
+    public = tokens.public_bytes(private_key)
+    body = json.dumps({"operator": operator_id, "role": role, "jurisdiction": jurisdiction,
+                       "kid": tokens.key_id(public), "public_key": public,
+                       "private_key": tokens.private_pem(private_key)}, indent=2).encode()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        operator_id, issued, mac = str(token).rsplit(":", 2)
-        issued = int(issued)
-    except (ValueError, AttributeError):
-        raise Refused("identity", "malformed operator identity")
-    if not hmac.compare_digest(mac, _mac(secret, f"{operator_id}:{issued}")):
-        raise Refused("identity", f"forged identity for operator {operator_id}")
-    now = now if now is not None else time.time()
-    if not (issued - 300 <= now <= issued + TOKEN_LIFETIME):
-        raise Refused("identity", f"expired identity for operator {operator_id}")
-    if operator_id not in operators:
-        raise Refused("identity", f"unknown operator {operator_id}")
-    return operators[operator_id]
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if the file exists: a key is written once
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return public
+
+
+def load_credential(directory, operator_id):
+    path = credential_path(directory, operator_id)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise BadInput(f"no credential of operator {operator_id!r} in {directory} "
+                       "(--operator chooses among the credentials you hold)")
+    except ValueError as exc:
+        raise BadInput(f"{path}: not a credential file: {exc}")
+    from shared import tokens
+    try:
+        key = tokens.load_private_pem(data["private_key"])
+        return Credential(data["operator"], data["role"], data.get("jurisdiction"),
+                          data["kid"], key)
+    except (KeyError, ValueError) as exc:
+        raise BadInput(f"{path}: not a credential file: {exc}")

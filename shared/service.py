@@ -6,8 +6,10 @@ import datetime
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from shared import audit, config as config_module, log, metadata, operators, replay
+from shared import (audit, commands, config as config_module, directory, log, metadata,
+                    replay, tokens)
 from shared.clock import Clock
+from shared.directory import directory_events
 from shared.errors import BadInput, Refused
 
 # Errors that are the caller's, not the service's: nameko logs them without a traceback.
@@ -15,13 +17,24 @@ EXPECTED = (BadInput, Refused)
 
 
 class Acting(DependencyProvider):
-    """`with self.acting(identity) as operator:` verifies the signed identity and binds the
-    operator, business date and call id as the cause of every event written inside."""
+    """`with self.acting(identity) as operator:` verifies the call's signed token (shared.
+    tokens) against the public keys this service holds (shared.directory), and binds the
+    operator, business date, call id and the command's idempotency key as the cause of
+    every event written inside; the command is journaled once (shared.commands)."""
 
     def setup(self):
         self.config = config_module.load()
-        self.operators = operators.load_operators(self.config.operators_file)
         self.clock = Clock(self.config)
+        self._keys = None
+
+    @property
+    def keys(self):
+        """The service's key table, on its event store (set up by the EventStore)."""
+        if self._keys is None:
+            from shared.nameko_ext import EventStore
+            store = next(d for d in self.container.dependencies if isinstance(d, EventStore))
+            self._keys = directory.KeyTable(store.app, self.config)
+        return self._keys
 
     def get_dependency(self, worker_ctx):
         return _Acting(self, worker_ctx)
@@ -34,20 +47,44 @@ class _Acting:
         self.clock = provider.clock
         self.config = provider.config
 
+    @property
+    def keys(self):
+        return self.provider.keys
+
+    def _call(self):
+        """The method and the digest of the arguments this worker was called with; the
+        first argument is the token itself."""
+        ctx = self.worker_ctx
+        kwargs = dict(ctx.kwargs or {})
+        args = list(ctx.args or ())[0 if kwargs.pop("identity", None) else 1:]
+        return ctx.entrypoint.method_name, tokens.digest(args, kwargs)
+
     def verify(self, identity):
+        """The operator whose credential signed this call's token, or Refused."""
+        return self._verify(identity)[0]
+
+    def _verify(self, identity):
+        method, digest = self._call()
+        keys = self.provider.keys
         try:
-            return operators.verify(identity, self.config.operator_secret, self.provider.operators)
+            claims, key = tokens.verify(identity, audience=self.provider.container.service_name,
+                                        method=method, args_digest=digest, key_for=keys.key)
+            return directory.operator_of(claims, key), claims, method, digest
         except Refused as exc:
-            log.get("acting").warning("command.refused", rule=exc.rule, reason=exc.message)
+            log.get("acting").warning(
+                "command.refused", rule=exc.rule, reason=exc.message, method=method,
+                credential=tokens.unverified_subject(identity, keys.key)
+                if isinstance(identity, str) else None)
             raise
 
     @contextlib.contextmanager
     def __call__(self, identity, *, campaign=None, causation_id=None):
-        operator = self.verify(identity)
+        operator, claims, method, digest = self._verify(identity)
         with metadata.caused_by(operator.id, operator.role, jurisdiction=operator.jurisdiction,
                                 campaign=campaign, causation_id=causation_id,
                                 business_date=self.clock.today(),
-                                call_id=self.worker_ctx.call_id):
+                                call_id=self.worker_ctx.call_id, command_id=claims["jti"]), \
+                commands.bound(claims["jti"], method, digest):
             try:
                 yield operator
             except Refused as exc:
@@ -72,6 +109,16 @@ class AuditEntrypoints:
     @rpc
     def settled(self):
         return self.store.settled()
+
+    @directory_events()
+    def on_directory_event(self, envelope):
+        self.acting.keys.apply(envelope)
+
+    @rpc
+    def directory_applied(self):
+        """How many of the directory's events this service has applied (`pinggu operator`
+        and `health --wait` wait until every service has applied all of them)."""
+        return self.acting.keys.applied()
 
     @rpc(expected_exceptions=EXPECTED)
     def case(self, identity, uscc, as_of=None):

@@ -112,6 +112,10 @@ class Cluster:
             PINGGU_HTTP_PORT=str(self.http_port),
             PINGGU_LOG_JSON="1",
             PINGGU_SIMULATED_CLOCK="1",
+            # The cluster provisions the dev operators' credentials here for the test run
+            # (services/registry/directory.py); the CLI signs with them.
+            PINGGU_CREDENTIALS=os.path.join(ROOT, "var", "test-logs", self.name, "credentials"),
+            PINGGU_PROVISION_DEV_OPERATORS="1",
         )
         for name in ("PINGGU_OPERATOR", "PINGGU_ROLE", "PINGGU_PG_USER", "PINGGU_MODE"):
             self.env.pop(name, None)

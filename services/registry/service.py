@@ -6,9 +6,10 @@ from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.registry import facts
 from services.registry.application import Filings, Registry
+from services.registry.directory import DirectoryEntrypoints
 
 
-class RegistryService(AuditEntrypoints):
+class RegistryService(AuditEntrypoints, DirectoryEntrypoints):
     name = "registry"
 
     store = EventStore(Registry, projections=[Filings])

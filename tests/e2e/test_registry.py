@@ -32,8 +32,9 @@ def queue_depth(cluster, name):
 
 
 def registry_events(cluster, kind=None, uscc=None):
-    sql = "SELECT count(*) FROM registry.registry_events WHERE true"
-    params = []
+    # The filings' events: a command's journal entry (shared.commands) records no fact.
+    sql = "SELECT count(*) FROM registry.registry_events WHERE topic NOT LIKE %s"
+    params = ["%CommandJournal%"]
     if kind:
         sql += " AND topic LIKE %s"
         params.append(f"%{kind}")

@@ -68,18 +68,20 @@ def test_scoring_another_citys_institution_is_refused_and_records_nothing(cluste
     assert cluster.cli_json("case", "show", row.uscc)["score"] is None
 
 
-def test_a_command_without_an_operator_or_with_a_forged_identity_is_refused(cluster):
+def test_a_command_without_an_operator_or_with_a_forged_identity_is_refused(cluster,
+                                                                            tmp_path):
     rc, out, err = cluster.cli("clock", "show")
     assert rc == 2 and "operator" in err
     rc, out, err = cluster.cli("clock", "show", operator="nobody")
-    assert rc == 2 and "unknown operator" in err
-    saved = cluster.env.get("PINGGU_OPERATOR_SECRET")
-    cluster.env["PINGGU_OPERATOR_SECRET"] = "not-the-cluster-secret"
+    assert rc == 2 and "no credential of operator 'nobody'" in err
+    # A key pair of one's own making, named province: not in the directory.
+    from shared import operators, tokens
+    operators.write_credential(str(tmp_path / "province.json"), "province", "province",
+                               "140000", tokens.new_private_key())
+    saved = cluster.env["PINGGU_CREDENTIALS"]
+    cluster.env["PINGGU_CREDENTIALS"] = str(tmp_path)
     try:
         rc, out, err = cluster.cli("clock", "show", operator="province")
     finally:
-        if saved is None:
-            cluster.env.pop("PINGGU_OPERATOR_SECRET")
-        else:
-            cluster.env["PINGGU_OPERATOR_SECRET"] = saved
-    assert rc == 2 and "forged" in err
+        cluster.env["PINGGU_CREDENTIALS"] = saved
+    assert rc == 2 and "unknown key" in err

@@ -331,8 +331,7 @@ def test_production_refuses_a_development_key_and_any_clock_move(tmp_path):
     cluster = Cluster()
     cluster.env.update(PINGGU_MODE="production", PINGGU_SECRETS_FILE=str(secrets),
                        PINGGU_HISTORY_KEY_FILE=str(tmp_path / "keys" / "history.key"),
-                       PINGGU_NOTARY_KEY_FILE=str(tmp_path / "keys" / "notary.key"),
-                       PINGGU_OPERATOR_SECRET=uuid.uuid4().hex)
+                       PINGGU_NOTARY_KEY_FILE=str(tmp_path / "keys" / "notary.key"))
     cluster.env.pop("PINGGU_SIMULATED_CLOCK")
     try:
         cluster.create().start()

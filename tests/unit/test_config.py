@@ -12,7 +12,6 @@ def production(tmp_path, **extra):
            "PINGGU_AMQP_URI": "amqps://broker.example:5671/pinggu",
            "PINGGU_HISTORY_KEY_FILE": str(tmp_path / "keys" / "history.key"),
            "PINGGU_NOTARY_KEY_FILE": str(tmp_path / "keys" / "notary.key"),
-           "PINGGU_OPERATOR_SECRET": "a-real-secret",
            "PINGGU_BROKER_PASSWORD_REGISTRY": "s3cret-broker",
            "PINGGU_PG_PASSWORD_REGISTRY": "s3cret-db"}
     env.update(extra)
@@ -22,13 +21,15 @@ def production(tmp_path, **extra):
 def test_production_with_its_own_keys_and_passwords_starts(tmp_path):
     loaded = config.load(production(tmp_path))
     loaded.check_production()
+    # No development operators' credentials unless the one-off bootstrap asks for them.
+    assert loaded.provision_dev_operators is False
+    assert config.load({}).provision_dev_operators is True
     assert loaded.amqp_uri == "amqps://pinggu_registry:s3cret-broker@broker.example:5671/pinggu"
     assert loaded.pg_credentials() == ("pinggu_registry", "s3cret-db")
 
 
 @pytest.mark.parametrize("change, complaint", [
     ({"PINGGU_HISTORY_KEY_FILE": None}, "history key is the development key"),
-    ({"PINGGU_OPERATOR_SECRET": None}, "operator secret"),
     ({"PINGGU_BROKER_PASSWORD_REGISTRY": None}, "PINGGU_BROKER_PASSWORD_REGISTRY is not set"),
     ({"PINGGU_PG_PASSWORD_REGISTRY": "pinggu-dev-registry"}, "development password"),
     ({"PINGGU_SIMULATED_CLOCK": "1"}, "simulated clock"),

@@ -1,0 +1,192 @@
+"""Each service's own copy of the operators' directory: the public keys it trusts.
+
+The directory is event-sourced in the registry (services/registry/directory.py). Its
+events, like any other, leave through the registry's outbox; every service (the registry
+too) consumes them from a queue of its own, `<service>.directory`, and keeps the latest
+state of each operator in `<schema>.operator_keys`. Each event carries the operator's whole
+entry and its version, so applying one is an upsert that ignores anything older: a
+redelivered or overtaken message changes nothing. A service reads no other's tables and
+needs the registry for nothing at call time; `pinggu operator revoke` returns only once
+every service has applied the revocation (see `applied`), so it holds from the next call.
+
+Keys of a department identity provider come from a JWKS (file or URL, PINGGU_JWKS); its
+tokens' own `role` and `jurisdiction` claims are then what the operator may do.
+"""
+import json
+import threading
+import time
+import urllib.request
+
+import eventlet
+from kombu import Queue
+from nameko.messaging import Consumer
+
+from shared import bus, config as config_module, integration, log, operators, tokens
+from shared.errors import Refused
+
+ROUTING_KEY = "registry.Operator.#"
+TYPE_PREFIX = "pinggu.registry.Operator."
+SERVICES = tuple(bus.INBOXES)
+JWKS_REFRESH = 300  # seconds a fetched JWKS is trusted before it is fetched again
+
+
+def queue(config, service):
+    return Queue(f"{service}.directory", exchange=bus.events_exchange(config),
+                 routing_key=ROUTING_KEY, durable=True)
+
+
+def declare_queues(connection, config):
+    """Every service's directory queue, so an entry the registry records before a service
+    first starts is waiting for it."""
+    bus.declare_exchange(connection, config)
+    for service in SERVICES:
+        queue(config, service)(connection.default_channel).declare()
+
+
+class DirectoryConsumer(Consumer):
+    """Delivers the registry's directory events to the service method it decorates."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queue=None, requeue_on_error=True, **kwargs)
+
+    def setup(self):
+        from kombu import Connection
+        config = config_module.load()
+        with Connection(config.amqp_uri) as connection:
+            declare_queues(connection, config)
+        self.queue = queue(config, self.container.service_name)
+        super().setup()
+
+    def handle_message(self, body, message):
+        try:
+            envelope = integration.parse(body)
+            routing_key = message.delivery_info.get("routing_key", "")
+            integration.check_origin(envelope, routing_key)
+            if not (envelope["source"] == "/pinggu/registry"
+                    and envelope["type"].startswith(TYPE_PREFIX)):
+                raise integration.PoisonMessage(f"not a directory event: {envelope['type']}")
+        except integration.PoisonMessage as exc:
+            log.get("directory").error("directory.poison_message", reason=str(exc))
+            message.reject(requeue=False)
+            return
+        super().handle_message(envelope, message)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is not None:
+            # Requeued at once: back off a little so a passing fault (a database restart)
+            # does not spin the consumer.
+            log.get("directory").error("directory.apply_failed", error=repr(exc_info[1]))
+            eventlet.sleep(0.5)
+        super().handle_message_processed(message, result, exc_info)
+
+
+directory_events = DirectoryConsumer.decorator
+
+
+class KeyTable:
+    """The public keys this service trusts: the directory's, projected into its own
+    schema, and the identity provider's JWKS."""
+
+    def __init__(self, app, config):
+        self.app = app
+        self.config = config
+        self.table = f"{app.schema}.operator_keys"
+        self._ready = False
+        self._jwks = {}
+        self._jwks_at = 0.0
+        self._jwks_lock = threading.Lock()
+        self._apply_lock = threading.Lock()
+
+    def _transaction(self, commit):
+        datastore = self.app.recorder.datastore
+        if not self._ready:
+            with datastore.transaction(commit=True) as cur:
+                cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                            "operator_id text PRIMARY KEY, entry jsonb NOT NULL, "
+                            "version int NOT NULL)")
+            self._ready = True
+        return datastore.transaction(commit=commit)
+
+    def apply(self, envelope):
+        entry, version = envelope["data"]["entry"], int(envelope["caseversion"])
+        # One at a time: a burst of directory events (a cluster's provisioning) would
+        # otherwise take as many pooled connections as there are workers.
+        with self._apply_lock, self._transaction(commit=True) as cur:
+            cur.execute(f"INSERT INTO {self.table} VALUES (%s, %s, %s) ON CONFLICT "
+                        "(operator_id) DO UPDATE SET entry = EXCLUDED.entry, version = "
+                        f"EXCLUDED.version WHERE {self.table}.version < EXCLUDED.version",
+                        (entry["id"], json.dumps(entry), version))
+        log.get("directory").info("directory.applied", operator=entry["id"], version=version,
+                                  revoked=bool(entry.get("revoked")))
+
+    def applied(self):
+        """How many directory events this service has applied (the sum of the versions)."""
+        with self._transaction(commit=False) as cur:
+            cur.execute(f"SELECT coalesce(sum(version), 0) AS n FROM {self.table}")
+            return int(cur.fetchone()["n"])
+
+    def key(self, kid):
+        with self._transaction(commit=False) as cur:
+            cur.execute(f"SELECT entry FROM {self.table} WHERE entry->'keys' ? %s", (kid,))
+            row = cur.fetchone()
+        if row is None:
+            return self._jwks_key(kid)
+        entry = row["entry"]
+        held = entry["keys"][kid]
+        revoked = None
+        if entry.get("revoked"):
+            revoked = f"operator revoked on {entry['revoked']['at'][:10]} by " \
+                      f"{entry['revoked']['by']}: {entry['revoked']['reason']}"
+        elif held.get("retired"):
+            revoked = f"key replaced on {held['retired'][:10]}"
+        return tokens.Key(kid, tokens.public_key(held["public_key"]),
+                          operator=operators.Operator(entry["id"], entry["role"],
+                                                      entry.get("jurisdiction"),
+                                                      entry.get("name", "")),
+                          revoked=revoked)
+
+    # -- the department's identity provider ----------------------------------------------
+    def _jwks_key(self, kid):
+        if not self.config.jwks:
+            return None
+        with self._jwks_lock:
+            stale = time.monotonic() - self._jwks_at > JWKS_REFRESH
+            # An unknown key id may be a key the provider has just rotated in: fetch again,
+            # but at most every few seconds whatever callers send.
+            if stale or (kid not in self._jwks and time.monotonic() - self._jwks_at > 5):
+                self._jwks = load_jwks(self.config.jwks)
+                self._jwks_at = time.monotonic()
+            found = self._jwks.get(kid)
+        if found is None:
+            return None
+        return tokens.Key(kid, found, operator=None, issuer=self.config.jwks_issuer)
+
+
+def load_jwks(source):
+    """{kid: public key} from a JWKS file or http(s) URL."""
+    import jwt
+    if source.startswith(("http://", "https://")):
+        with urllib.request.urlopen(source, timeout=5) as response:
+            data = json.loads(response.read())
+    else:
+        with open(source, encoding="utf-8") as f:
+            data = json.load(f)
+    return {k.key_id: k.key for k in jwt.PyJWKSet.from_dict(data).keys if k.key_id}
+
+
+def operator_of(claims, key):
+    """The operator a verified token acts as: the directory's entry for a directory key,
+    whose role and jurisdiction a token cannot widen; the provider's claims otherwise."""
+    if key.operator is not None:
+        op = key.operator
+        if claims.get("role") not in (None, op.role) or \
+                claims.get("jurisdiction", op.jurisdiction) != op.jurisdiction:
+            raise Refused("identity", f"credential of {op.id} claims role "
+                                      f"{claims.get('role')} for {claims.get('jurisdiction')}")
+        return op
+    role, jurisdiction = claims.get("role"), claims.get("jurisdiction")
+    try:
+        operators.check_entry(role, jurisdiction)
+    except Exception as exc:
+        raise Refused("identity", f"identity provider's token for {claims['sub']}: {exc}")
+    return operators.Operator(claims["sub"], role, jurisdiction, claims.get("name", ""))
