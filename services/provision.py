@@ -63,7 +63,7 @@ def broker_permissions(config, role):
     events = config.exchange.replace(".", r"\.")
     rpc = r"nameko-rpc|rpc\.reply-.*"
     if role in SERVICES:
-        return ((".*", rf"^({events}|{events}\.dead|{rpc}|rpc-.*|[a-z-]+\.(inbox|dead-letter)"
+        return ((".*", rf"^({events}|{events}\.dead|{rpc}|rpc-.*|[a-z-]+\.(inbox|dead-letter|directory)"
                  rf"|{role}\..*)$",
                  ".*"), (rf"^{role}\.", ".*"))
     if role.startswith("hr-"):

@@ -54,6 +54,7 @@ class DirectoryConsumer(Consumer):
         config = config_module.load()
         with Connection(config.amqp_uri) as connection:
             declare_queues(connection, config)
+        self.config = config
         self.queue = queue(config, self.container.service_name)
         super().setup()
 
@@ -62,6 +63,9 @@ class DirectoryConsumer(Consumer):
             envelope = integration.parse(body)
             routing_key = message.delivery_info.get("routing_key", "")
             integration.check_origin(envelope, routing_key)
+            # The broker vouches for user_id: only the registry's own user may name keys.
+            integration.check_publisher(envelope, routing_key,
+                                        message.properties.get("user_id"), self.config)
             if not (envelope["source"] == "/pinggu/registry"
                     and envelope["type"].startswith(TYPE_PREFIX)):
                 raise integration.PoisonMessage(f"not a directory event: {envelope['type']}")
