@@ -70,13 +70,10 @@ def test_a_citys_credential_cannot_act_for_another_city_or_as_province(cluster, 
 
 
 @pytest.fixture
-def province(cluster, monkeypatch):
+def province(cluster):
     """The CLI's RPC client in this process, with the cluster's province credential."""
-    from shared import config as config_module
     from services.cli import Cluster
-    for name in ("PINGGU_AMQP_URI", "PINGGU_CREDENTIALS"):
-        monkeypatch.setenv(name, cluster.env[name])
-    with Cluster(config_module.load(), "province") as client:
+    with Cluster(cluster.config(), "province") as client:
         yield client
 
 
