@@ -436,6 +436,10 @@ def cmd_case_explain(args, cluster):
             print(f"\n六(四) 备案到期后延续认定至 {x['until']} / filing expired {x['valid_until']}, "
                   f"certification may continue until {x['until']}"
                   + (f" — {x['ended']}" if x["ended"] else ""))
+        if e.get("reading_lines"):
+            print("\n解读与评估设置 / readings of the notice and the campaign settings applied:")
+            for line in e["reading_lines"]:
+                print(f"    {line}")
         if e.get("self_assessment_missed"):
             print("\n六(二) 未按期自查自评 / no self-assessment by the milestone"
                   + ("（已接受说明 / excuse accepted）" if e.get("excused") else ""))
