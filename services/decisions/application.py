@@ -99,10 +99,7 @@ class Decisions(ServiceApplication):
             if case.is_newer(key, envelope.get("caseversion")):
                 campaign = self.campaign()
                 with metadata.about_fact(key, envelope.get("caseversion")):
-                    # Time-driven facts first, as of their own dates (issue 17).
-                    case.advance(today, campaign)
-                    note(case)
-                    case.reconsider(today, campaign)
+                    case.receive(note, today, campaign)
             processing_event.collect_events(case)
         return self.process_upstream(envelope["source"], position_of(envelope), handle)
 

@@ -322,6 +322,13 @@ class Case(CaseAggregate):
             self.periods = {c: {"opened_on": decided_on, "deadline": deadline}
                             for c in verdict["clauses"]}
 
+    def receive(self, note, today, campaign):
+        """An upstream fact recorded on `today`: time-driven facts are brought up to date
+        first, as of their own dates, then the fact is noted and the case reconsidered."""
+        self.advance(today, campaign)
+        note(self)
+        return self.reconsider(today, campaign)
+
     # -- time-driven facts ------------------------------------------------------------
     def advance(self, today, campaign):
         """Bring the case up to `today`: every time-driven fact that changed since the case
