@@ -394,3 +394,30 @@ def test_the_property_holds_for_the_issues_example():
 
 def test_phase_names():
     assert DECIDED == "decided"
+
+
+# -- evaluation refuses a rectification outside its period, naming the cell -------------
+
+@pytest.mark.parametrize("submitted_on, today, message", [
+    ("2023-09-19", D(2023, 10, 1), "before the decision of 2023-09-20"),
+    ("2023-11-21", D(2023, 11, 20), "after the rectification deadline 2023-11-20"),
+    ("2023-11-01", D(2023, 10, 1), "later than today's business date"),
+])
+def test_a_rectification_outside_its_period_is_refused_naming_the_cell(submitted_on, today,
+                                                                         message):
+    from services.evaluation.forms import RectificationRow
+    from services.evaluation.rectification import check_periods
+    from shared.errors import BadInput
+    rows = [RectificationRow(2, "U1", "ok", "2023-10-01"),
+            RectificationRow(3, "U2", "整改报告", submitted_on)]
+    windows = {"U1": {"opened_on": "2023-09-20", "deadline": "2023-11-20"},
+               "U2": {"opened_on": "2023-09-20", "deadline": "2023-11-20"}}
+    check_periods("r.xlsx", rows[:1], windows, D(2023, 10, 1))
+    with pytest.raises(BadInput) as refused:
+        check_periods("r.xlsx", rows, windows, today)
+    assert (refused.value.file, refused.value.row, refused.value.column) == (
+        "r.xlsx", 3, "提交日期") and message in refused.value.message
+    with pytest.raises(BadInput, match="no open rectification period"):
+        check_periods("r.xlsx", rows[:1], {"U1": None}, D(2023, 10, 1))
+    with pytest.raises(BadInput, match="deadline 2023-11-20 has passed"):
+        check_periods("r.xlsx", rows[:1], windows, D(2023, 11, 21))
