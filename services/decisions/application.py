@@ -304,7 +304,7 @@ class Decisions(ServiceApplication):
             })
         campaign = self.campaign()
         readings = None
-        if campaign is not None and case.filing is not None:
+        if campaign is not None and case.filing is not None and case.in_scope:
             readings = case.facts(case_today(case), campaign).readings
         return {"uscc": uscc, "phase": case.phase, "verdicts": verdicts,
                 "deadline": case.deadline, "extension": case.extension,

@@ -421,3 +421,38 @@ def test_a_rectification_outside_its_period_is_refused_naming_the_cell(submitted
         check_periods("r.xlsx", rows[:1], {"U1": None}, D(2023, 10, 1))
     with pytest.raises(BadInput, match="deadline 2023-11-20 has passed"):
         check_periods("r.xlsx", rows[:1], windows, D(2023, 11, 21))
+
+
+# -- the readings as campaign data --------------------------------------------------------
+
+def test_the_default_campaign_carries_the_notices_readings():
+    from services.evaluation import campaign as campaign_module
+    spec = campaign_module.validate(campaign_module.DEFAULT_2023)
+    assert spec["readings"] == {
+        "self_assessment_due": {"default": "2023-08-31", "by_jurisdiction": {}},
+        "no_activity": {"months": 24, "window_ends": "2023-07-31"},
+        "beyond_scope": {"people": 20, "share": 0.2},
+        "extension_window": {"from": None, "to": "2023-10-31"}}
+    assert Campaign(notice="n", cohorts=[2020, 2021], milestones=spec["milestones"],
+                    evaluated_through_year=2022, opened_on="2023-08-28").readings == \
+        spec["readings"]  # a campaign noted before issue 17 reads the same defaults
+
+
+@pytest.mark.parametrize("readings, column", [
+    ({"nonsense": {}}, "readings.nonsense"),
+    ({"no_activity": {"months": 0}}, "readings.no_activity.months"),
+    ({"no_activity": {"weeks": 3}}, "readings.no_activity"),
+    ({"beyond_scope": {"share": 1.5}}, "readings.beyond_scope.share"),
+    ({"self_assessment_due": {"by_jurisdiction": {"999999": "2023-09-10"}}},
+     "readings.self_assessment_due.by_jurisdiction.999999"),
+    ({"self_assessment_due": {"by_jurisdiction": {"140100": "9月10日"}}},
+     "readings.self_assessment_due.by_jurisdiction.140100"),
+    ({"extension_window": {"from": "2023-12-01"}}, "readings.extension_window"),
+])
+def test_bad_readings_are_refused_naming_the_setting(readings, column):
+    from services.evaluation import campaign as campaign_module
+    from shared.errors import BadInput
+    with pytest.raises(BadInput) as refused:
+        campaign_module.validate({**campaign_module.DEFAULT_2023, "readings": readings},
+                                 source="c.json")
+    assert (refused.value.file, refused.value.column) == ("c.json", column)
