@@ -3,7 +3,7 @@ from shared import log, metadata
 from shared.application import ServiceApplication, campaign_id, case_id
 from shared.integration import position_of, short_type
 from shared.projection import Projection
-from services.decisions.domain import CLOSED, RECTIFYING, Campaign, Case, case_today
+from services.decisions.domain import CLOSED, RECTIFYING, Campaign, Case
 
 
 class Cases(Projection):
@@ -305,7 +305,7 @@ class Decisions(ServiceApplication):
         campaign = self.campaign()
         readings = None
         if campaign is not None and case.filing is not None and case.in_scope:
-            readings = case.facts(case_today(case), campaign).readings
+            readings = case.readings(campaign)
         return {"uscc": uscc, "phase": case.phase, "verdicts": verdicts,
                 "deadline": case.deadline, "extension": case.extension,
                 "self_assessment_missed": case.self_assessment_missed,

@@ -71,8 +71,6 @@ class Case(CaseAggregate):
         self.verdict = None
         self.deadline = None
         self.decided_on = None
-        self.decided_score = None
-        self.first_deadline = None
         self.extension = None
         self.periods = {}  # rectify clause -> {"opened_on", "deadline"} (四(二), issue 17)
         self.rectifications = []
@@ -168,6 +166,15 @@ class Case(CaseAggregate):
                     <= campaign.self_assessment_due(self.filing["jurisdiction"]))
         return bool(sa.get("ever_on_time") or sa.get("on_time"))
 
+    def readings(self, campaign):
+        """The campaign's readings of the notice as they apply to this case (its
+        jurisdiction's self-assessment deadline); None without a campaign."""
+        if campaign is None:
+            return None
+        return {**campaign.readings, "self_assessment_due": {
+            **campaign.readings["self_assessment_due"],
+            "applied": campaign.self_assessment_due(self.filing["jurisdiction"]).isoformat()}}
+
     def facts(self, today, campaign):
         legal = self.legal_status or {}
         legal_until = self.legal_valid_until()
@@ -185,12 +192,9 @@ class Case(CaseAggregate):
             years = active
         else:
             years = None
-        readings = None
+        readings = self.readings(campaign)
         seriously_out_of_scope = bool(derived and derived["seriously_out_of_scope"])
-        if campaign is not None:
-            readings = {**campaign.readings, "self_assessment_due": {
-                **campaign.readings["self_assessment_due"],
-                "applied": campaign.self_assessment_due(self.filing["jurisdiction"]).isoformat()}}
+        if readings is not None:
             if derived is not None:
                 seriously_out_of_scope = rulebook.seriously_beyond_scope(
                     derived["out_of_scope"], self.self_assessment.get("assessed_total"),
@@ -314,8 +318,6 @@ class Case(CaseAggregate):
         self.deadline = deadline
         self.decided_on = decided_on
         self.phase = phase
-        self.decided_score = inputs.get("score")
-        self.first_deadline = self.first_deadline or deadline
         # Periods outlive the verdict: a reason back within its period keeps its deadline.
         self.periods = {**self.periods, **(periods or {})}
         if deadline and not periods:  # verdicts recorded before issue 17
@@ -455,9 +457,3 @@ class Case(CaseAggregate):
                 "self_assessment_missed": self.self_assessment_missed,
                 "excused": self.excused}
 
-
-
-def case_today(case):
-    """The business date the case was last decided on (explanations of readings are as of
-    then); the clock is the service's, not the aggregate's."""
-    return _date(case.decided_on) or datetime.date.today()
