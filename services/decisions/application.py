@@ -320,10 +320,6 @@ class Decisions(ServiceApplication):
         windows = {}
         for uscc in usccs:
             case = self.get_or_none(case_id(uscc))
-            if case is None or case.phase != RECTIFYING or not case.deadline:
-                windows[uscc] = None
-                continue
-            opened = min((p["opened_on"] for p in case.periods.values()),
-                         default=case.decided_on)
-            windows[uscc] = {"opened_on": opened, "deadline": case.deadline}
+            window = case and case.rectification_window()
+            windows[uscc] = window and {"opened_on": window[0], "deadline": window[1]}
         return windows

@@ -281,13 +281,24 @@ class Case(CaseAggregate):
             periods[clause] = period
         return periods
 
+    def rectification_window(self):
+        """(opened_on, deadline) of the period a rectification must fall in now: from the
+        earliest decision that opened a period of the current reasons to the case's
+        deadline; None when not rectifying."""
+        if self.phase != RECTIFYING or not self.deadline:
+            return None
+        opened = min((self.periods[c]["opened_on"] for c in self.verdict["clauses"]
+                      if c in self.periods), default=self.decided_on)
+        return opened, self.deadline
+
     def counted_rectification(self):
         """The first rectification handed in within the period: its 提交日期 not before
         the decision that opened the period nor after the deadline, and recorded by the
         deadline. None if there is none."""
-        if self.phase != RECTIFYING or not self.deadline:
+        window = self.rectification_window()
+        if window is None:
             return None
-        opened = min((p["opened_on"] for p in self.periods.values()), default=self.decided_on)
+        opened = window[0]
         for r in self.rectifications:
             recorded = r.get("recorded_on") or r["submitted_on"]
             if opened <= r["submitted_on"] <= self.deadline and recorded <= self.deadline:

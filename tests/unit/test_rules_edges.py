@@ -456,3 +456,17 @@ def test_bad_readings_are_refused_naming_the_setting(readings, column):
         campaign_module.validate({**campaign_module.DEFAULT_2023, "readings": readings},
                                  source="c.json")
     assert (refused.value.file, refused.value.column) == ("c.json", column)
+
+
+def test_a_rectification_before_the_decision_of_a_new_reason_does_not_count_for_it():
+    """The window is that of the current reasons, not of a period that has ended."""
+    c = campaign()
+    case = opened(c)
+    score(case, c, D(2023, 9, 20), 72, "不达标")
+    score(case, c, D(2023, 9, 25), 85, "合格", kind="revised")
+    legal(case, c, D(2023, 12, 1), "expired", "2023-11-30")
+    assert case.rectification_window() == ("2023-12-01", "2024-02-01")
+    rectify(case, c, "2023-10-01", "2023-12-05")
+    assert case.counted_rectification() is None
+    rectify(case, c, "2023-12-04", "2023-12-05")
+    assert case.counted_rectification()["submitted_on"] == "2023-12-04"
