@@ -22,7 +22,8 @@ class Cases(Projection):
         "ALTER TABLE {t}current ADD COLUMN IF NOT EXISTS filing_legal_until date,"
         " ADD COLUMN IF NOT EXISTS status_legal_until date,"
         " ADD COLUMN IF NOT EXISTS legal_lapse_seen date,"
-        " ADD COLUMN IF NOT EXISTS self_assessed_on date",
+        " ADD COLUMN IF NOT EXISTS self_assessed_on date,"
+        " ADD COLUMN IF NOT EXISTS window_opened date",
         "CREATE TABLE IF NOT EXISTS {t}campaigns ("
         " campaign_id uuid PRIMARY KEY, position bigint NOT NULL)",
     )
@@ -65,10 +66,13 @@ class Cases(Projection):
             cur.execute(f"UPDATE {table} SET legal_lapse_seen = %s WHERE case_id = %s",
                         (event.due, case))
         elif name == "Case.Decided":
+            periods = getattr(event, "periods", None) or {}
+            opened = min((periods[c]["opened_on"] for c in event.verdict["clauses"]
+                          if c in periods), default=None)
             cur.execute(f"UPDATE {table} SET phase = %s, class = %s, outcome = %s, "
-                        "deadline = %s WHERE case_id = %s",
+                        "deadline = %s, window_opened = %s WHERE case_id = %s",
                         (event.phase, event.verdict["klass"], event.verdict["outcome"],
-                         event.deadline, case))
+                         event.deadline, opened, case))
         elif name == "Case.FilingExtended":
             cur.execute(f"UPDATE {table} SET extension_until = %s WHERE case_id = %s",
                         (event.until, case))
@@ -195,7 +199,8 @@ class Decisions(ServiceApplication):
         due = {
             # A case rectified in time waits for its re-score, not for the sweep.
             "rectification": ("phase = %s AND deadline < %s AND (rectified_on IS NULL OR "
-                              "rectified_on > deadline)", (RECTIFYING, today)),
+                              "rectified_on > deadline OR rectified_on < window_opened)",
+                              (RECTIFYING, today)),
             "legal-registration": (
                 "cohort = ANY(%s) AND COALESCE(status_legal_until, filing_legal_until) < %s "
                 "AND legal_lapse_seen IS DISTINCT FROM "
