@@ -517,6 +517,10 @@ def cmd_case_explain(args, cluster):
                   + (f", when the clock was moved (#{move['move']} by {move['by']}, "
                      f"{move['from']} → {move['to']}, at {move['moved_at'][:19]})"
                      if move else " (wall clock)"))
+        if e.get("reading_lines"):
+            print("\n解读与评估设置 / readings of the notice and the campaign settings applied:")
+            for line in e["reading_lines"]:
+                print(f"    {line}")
         if e.get("self_assessment_missed"):
             print("\n六(二) 未按期自查自评 / no self-assessment by the milestone"
                   + ("（已接受说明 / excuse accepted）" if e.get("excused") else ""))

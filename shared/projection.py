@@ -33,8 +33,9 @@ class Projection:
 
     def table_names(self):
         import re
-        return [f"{self.schema}.{self.name}_{name}" for ddl in self.tables
-                for name in re.findall(r"\{t\}(\w+)", ddl)[:1]]
+        # Once each: a table may have more than one statement (an ALTER after its CREATE).
+        return list(dict.fromkeys(f"{self.schema}.{self.name}_{name}" for ddl in self.tables
+                                  for name in re.findall(r"\{t\}(\w+)", ddl)[:1]))
 
     def position(self):
         with self.app.recorder.datastore.transaction(commit=False) as cur:

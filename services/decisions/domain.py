@@ -31,15 +31,26 @@ class Campaign(CaseAggregate):
 
     @event("Noted")
     def __init__(self, notice: str, cohorts: list, milestones: dict,
-                 evaluated_through_year: int, opened_on: str):
+                 evaluated_through_year: int, opened_on: str, readings: dict = None):
         self.notice = notice
         self.cohorts = cohorts
         self.milestones = milestones
         self.evaluated_through_year = evaluated_through_year
         self.opened_on = opened_on
+        # Campaigns opened before issue 17 carry no readings: the notice's defaults.
+        self.readings = rulebook.readings_with_defaults(readings, milestones)
 
     def milestone(self, name):
         return _date(self.milestones[name])
+
+    def self_assessment_due(self, jurisdiction):
+        """三(一): each city sets its own self-assessment deadline; the default otherwise."""
+        due = self.readings["self_assessment_due"]
+        return _date(due["by_jurisdiction"].get(jurisdiction) or due["default"])
+
+    def extension_window(self):
+        window = self.readings["extension_window"]
+        return _date(window["from"] or self.opened_on), _date(window["to"])
 
 
 class Case(CaseAggregate):
@@ -60,9 +71,10 @@ class Case(CaseAggregate):
         self.verdict = None
         self.deadline = None
         self.decided_on = None
-        self.decided_score = None
-        self.first_deadline = None
         self.extension = None
+        self.periods = {}  # rectify clause -> {"opened_on", "deadline"} (四(二), issue 17)
+        self.rectifications = []
+        self.legal_lapse_seen = None  # the legal_valid_until whose lapse has been decided on
 
     # -- facts ------------------------------------------------------------------------
     @event("FilingNoted")
@@ -87,11 +99,19 @@ class Case(CaseAggregate):
                                                              "certified": certified}
 
     @event("SelfAssessmentNoted")
-    def note_self_assessment(self, on_time: bool, derived: dict, source_event: str):
-        # A corrected self-assessment handed in late does not undo one that was on time.
-        on_time = on_time or bool(self.self_assessment and self.self_assessment["on_time"])
-        self.self_assessment = {"on_time": on_time, "derived": derived}
+    def note_self_assessment(self, on_time: bool, derived: dict, source_event: str,
+                             submitted_on: str = None, assessed_total: int = None):
+        # `on_time` as evaluation judged it against the province's milestone; decisions
+        # judges `submitted_on` against the jurisdiction's own deadline (三(一)).
+        first = self.self_assessment or {}
+        self.self_assessment = {"on_time": on_time, "derived": derived,
+                                "submitted_on": min(filter(None, (
+                                    first.get("submitted_on"), submitted_on)), default=None),
+                                "ever_on_time": on_time or bool(first.get("ever_on_time")
+                                                                or first.get("on_time")),
+                                "assessed_total": assessed_total}
         self.inputs["self_assessment"] = {"event": source_event, "on_time": on_time,
+                                          "submitted_on": submitted_on,
                                           "activity_years": derived["activity_years"],
                                           "out_of_scope": len(derived["out_of_scope"])}
 
@@ -114,11 +134,13 @@ class Case(CaseAggregate):
         self.inputs["excuse"] = {"event": source_event, "reason": reason}
 
     @event("RectificationNoted")
-    def note_rectification(self, submitted_on: str, source_event: str):
-        # The first submission is what counts against the deadline.
+    def note_rectification(self, submitted_on: str, source_event: str, recorded_on: str = None):
+        # Each submission is kept: whether one counts depends on the period it falls in.
+        self.rectifications.append({"submitted_on": submitted_on, "recorded_on": recorded_on})
         first = self.rectification["submitted_on"] if self.rectification else submitted_on
         self.rectification = {"submitted_on": min(first, submitted_on)}
-        self.inputs["rectification"] = {"event": source_event, "submitted_on": submitted_on}
+        self.inputs["rectification"] = {"event": source_event, "submitted_on": submitted_on,
+                                        "recorded_on": recorded_on}
 
     # -- the rules --------------------------------------------------------------------
     @property
@@ -129,9 +151,33 @@ class Case(CaseAggregate):
     def in_scope(self):
         return self.cohort in rulebook.COHORTS
 
+    def legal_valid_until(self):
+        legal = self.legal_status or {}
+        return legal.get("legal_valid_until") or (self.filing or {}).get("legal_valid_until")
+
+    def self_assessed_in_time(self, campaign):
+        """三(一): in time by the jurisdiction's own deadline (by evaluation's verdict on
+        time when the submission date is not known, as in events before issue 17)."""
+        sa = self.self_assessment
+        if not sa:
+            return False
+        if sa.get("submitted_on") and campaign is not None:
+            return (_date(sa["submitted_on"])
+                    <= campaign.self_assessment_due(self.filing["jurisdiction"]))
+        return bool(sa.get("ever_on_time") or sa.get("on_time"))
+
+    def readings(self, campaign):
+        """The campaign's readings of the notice as they apply to this case (its
+        jurisdiction's self-assessment deadline); None without a campaign."""
+        if campaign is None:
+            return None
+        return {**campaign.readings, "self_assessment_due": {
+            **campaign.readings["self_assessment_due"],
+            "applied": campaign.self_assessment_due(self.filing["jurisdiction"]).isoformat()}}
+
     def facts(self, today, campaign):
         legal = self.legal_status or {}
-        legal_until = legal.get("legal_valid_until") or self.filing.get("legal_valid_until")
+        legal_until = self.legal_valid_until()
         derived = (self.self_assessment or {}).get("derived")
         filed_year = int(self.filing["published_on"][:4])
         reported = {int(y) for y in self.registry_activity}
@@ -146,6 +192,13 @@ class Case(CaseAggregate):
             years = active
         else:
             years = None
+        readings = self.readings(campaign)
+        seriously_out_of_scope = bool(derived and derived["seriously_out_of_scope"])
+        if readings is not None:
+            if derived is not None:
+                seriously_out_of_scope = rulebook.seriously_beyond_scope(
+                    derived["out_of_scope"], self.self_assessment.get("assessed_total"),
+                    readings["beyond_scope"])
         return rulebook.Facts(
             cohort=self.cohort,
             grade=self.score["grade"] if self.score else None,
@@ -153,81 +206,213 @@ class Case(CaseAggregate):
             filed_year=filed_year,
             activity_years=frozenset(years) if years is not None else None,
             evaluated_through_year=campaign.evaluated_through_year if campaign else None,
-            seriously_out_of_scope=bool(derived and derived["seriously_out_of_scope"]),
+            seriously_out_of_scope=seriously_out_of_scope,
             legal_registration_expired=(legal.get("status") == "expired"
                                         or bool(legal_until and _date(legal_until) < today)),
             annual_report_problem=legal.get("status") == "annual-report-problem",
-            self_assessed=bool(self.self_assessment and self.self_assessment["on_time"]),
+            self_assessed=self.self_assessed_in_time(campaign),
             excused=self.excused,
             self_assessment_due_passed=self.self_assessment_missed,
+            filed_on=self.filing["published_on"] if readings else None,
+            activity_window_ends=readings["no_activity"]["window_ends"] if readings else None,
+            inactive_months=readings["no_activity"]["months"] if readings else 24,
+            readings=readings,
         )
 
-    def reconsider(self, today, campaign):
-        """Decide again on the facts as they now are; record a verdict only if it differs.
+    @property
+    def terminated(self):
+        return bool(self.verdict and self.verdict["klass"] == rulebook.TERMINATE)
 
-        A re-score after a rectification closes the rectification: passed if the rules on
-        the new facts give a pass, else terminated (四(二)).
+    def reconsider(self, today, campaign):
+        """Decide again on the facts as they now are; record a verdict only if the verdict,
+        its clauses or its deadline change (issue 11: the same facts again are a no-op).
+
+        While rectifying, a re-score after a rectification handed in within the period
+        closes it: passed if the rules on the new facts give a pass, else terminated
+        (四(二)). A reason that goes away by itself while rectifying (a renewed legal
+        registration) is cured through the same path, never back to a plain pass. Once
+        closed, a termination clause still terminates, and a new reason to rectify opens
+        a new period (issue 17).
         """
-        if self.phase == CLOSED or not self.in_scope or self.filing is None:
+        if not self.in_scope or self.filing is None:
             return None
+        if self.phase == CLOSED and self.terminated:
+            return None  # the filing is gone; nothing more to decide
         facts = self.facts(today, campaign)
-        if self.phase == RECTIFYING and self.score and self.score["kind"] == "rescore":
+        legal_until = self.legal_valid_until()
+        if legal_until and _date(legal_until) < today and self.legal_lapse_seen != legal_until:
+            # Recorded once, so the sweep knows this lapse has been decided on.
+            self._deadline_passed(kind="legal-registration", due=legal_until)
+        if self.phase == RECTIFYING and self.score and self.score["kind"] == "rescore" \
+                and self.counted_rectification() is not None:
             passed = rulebook.decide(facts).klass == rulebook.PASS
             verdict = rulebook.after_rectification(self.cohort, passed,
                                                    rectified=self.verdict["clauses"])
-            return self._record(verdict, facts, today, deadline=None, phase=CLOSED,
-                                basis="rescore")
+            return self._record(verdict, facts, today, phase=CLOSED, basis="rescore")
         verdict = rulebook.verdict_for(facts)
-        current = self.verdict or {"klass": None, "outcome": None, "clauses": []}
-        # A revised score with the same outcome is recorded too: the opinions list scores.
-        if (current["outcome"], current["clauses"], self.decided_score) == (
-                verdict.outcome, list(verdict.clauses), self.inputs.get("score")):
+        if self.phase == CLOSED and verdict.klass == rulebook.PASS:
+            return None  # still 延续备案 / 恢复评价活动
+        if self.phase == CLOSED and verdict.klass is None:
             return None
-        if not verdict.decided:
-            return self._record(verdict, facts, today, deadline=None, phase=UNDECIDED)
+        if self.phase == RECTIFYING and verdict.klass in (rulebook.PASS, None):
+            gone = set(self.verdict["clauses"])
+            if rulebook.REGISTRATION_PROBLEM in gone:
+                # Cured within its period (the sweep fires the deadline first otherwise).
+                cured = rulebook.after_rectification(self.cohort, True,
+                                                     rectified=self.verdict["clauses"])
+                return self._record(cured, facts, today, phase=CLOSED, basis="cured")
+            if self.score and self.score["kind"] == "rescore":
+                return None  # a re-score counts only after a rectification in the period
         if verdict.klass == rulebook.RECTIFY:
-            # A revised verdict keeps the first deadline rather than granting a new one.
-            deadline = self.first_deadline or rulebook.rectification_deadline(today).isoformat()
-            return self._record(verdict, facts, today, deadline=deadline, phase=RECTIFYING)
-        return self._record(verdict, facts, today, deadline=None, phase=DECIDED)
+            return self._record(verdict, facts, today, phase=RECTIFYING,
+                                periods=self._periods_for(verdict.clauses, today))
+        return self._record(verdict, facts, today,
+                            phase=UNDECIDED if not verdict.decided else DECIDED)
 
-    def _record(self, verdict, facts, today, deadline, phase, basis="rules"):
+    def _periods_for(self, clauses, today):
+        """四(二) 限期2个月内完成整改: each reason has two months from the decision that
+        opened it; a reason still in its period keeps it, any other opens its own."""
+        periods = {}
+        for clause in clauses:
+            period = self.periods.get(clause)
+            if period is None or _date(period["deadline"]) < today:
+                period = {"opened_on": today.isoformat(),
+                          "deadline": rulebook.rectification_deadline(today).isoformat()}
+            periods[clause] = period
+        return periods
+
+    def rectification_window(self):
+        """(opened_on, deadline) of the period a rectification must fall in now: from the
+        earliest decision that opened a period of the current reasons to the case's
+        deadline; None when not rectifying."""
+        if self.phase != RECTIFYING or not self.deadline:
+            return None
+        opened = min((self.periods[c]["opened_on"] for c in self.verdict["clauses"]
+                      if c in self.periods), default=self.decided_on)
+        return opened, self.deadline
+
+    def counted_rectification(self):
+        """The first rectification handed in within the period: its 提交日期 not before
+        the decision that opened the period nor after the deadline, and recorded by the
+        deadline. None if there is none."""
+        window = self.rectification_window()
+        if window is None:
+            return None
+        opened = window[0]
+        for r in self.rectifications:
+            recorded = r.get("recorded_on") or r["submitted_on"]
+            if opened <= r["submitted_on"] <= self.deadline and recorded <= self.deadline:
+                return r
+        return None
+
+    def _record(self, verdict, facts, today, phase, basis="rules", periods=None):
         """`basis` says how the verdict follows from its facts, so it can be re-derived:
-        the rules on the facts; a re-score closing a rectification; a deadline passed."""
+        the rules on the facts; a re-score closing a rectification; a deadline passed; a
+        reason cured in its period. Nothing is recorded if the verdict, its clauses and
+        its deadline are what they were."""
+        periods = periods or {}
+        deadline = min((p["deadline"] for p in periods.values()), default=None)
+        current = self.verdict or {"klass": None, "outcome": None, "clauses": []}
+        if (current["klass"], current["outcome"], list(current["clauses"]), self.deadline) == (
+                verdict.klass, verdict.outcome, list(verdict.clauses), deadline):
+            return None
         self._decide(uscc=self.uscc, verdict=verdict.to_dict(), facts=facts.to_dict(),
                      inputs=dict(self.inputs), decided_on=today.isoformat(),
-                     deadline=deadline, phase=phase, revises=self.verdict, basis=basis)
+                     deadline=deadline, phase=phase, revises=self.verdict, basis=basis,
+                     periods=periods or None)
         return verdict
 
     @event("Decided")
     def _decide(self, uscc: str, verdict: dict, facts: dict, inputs: dict, decided_on: str,
-                deadline, phase: str, revises, basis: str):
+                deadline, phase: str, revises, basis: str, periods: dict = None):
         self.verdict = verdict
         self.deadline = deadline
         self.decided_on = decided_on
         self.phase = phase
-        self.decided_score = inputs.get("score")
-        self.first_deadline = self.first_deadline or deadline
+        # Periods outlive the verdict: a reason back within its period keeps its deadline.
+        self.periods = {**self.periods, **(periods or {})}
+        if deadline and not periods:  # verdicts recorded before issue 17
+            self.periods = {c: {"opened_on": decided_on, "deadline": deadline}
+                            for c in verdict["clauses"]}
+
+    def receive(self, note, today, campaign):
+        """An upstream fact recorded on `today`: time-driven facts are brought up to date
+        first, as of their own dates, then the fact is noted and the case reconsidered."""
+        self.advance(today, campaign)
+        note(self)
+        return self.reconsider(today, campaign)
+
+    # -- time-driven facts ------------------------------------------------------------
+    def advance(self, today, campaign):
+        """Bring the case up to `today`: every time-driven fact that changed since the case
+        last looked (a legal registration lapsing, the jurisdiction's self-assessment
+        deadline, a rectification deadline, a filing's 六(四) extension) is decided on as
+        of the first day it changed, in date order. So the verdict on a date depends on
+        the facts and the date only, not on which events arrived in between nor on when
+        the sweep ran (issue 17). Called by the sweep and before every upstream fact."""
+        commands = {
+            "legal-registration": lambda day: self.reconsider(day, campaign),
+            "self-assessment": lambda day: self.self_assessment_due_passed(day, campaign),
+            "rectification": lambda day: self.rectification_deadline_passed(day, campaign),
+            "extension": lambda day: self.extend_expired_filing(day, campaign),
+            "extension-end": lambda day: self.end_extension(day),
+        }
+        changed = 0
+        for _ in range(len(commands) * 2):  # each change happens once; bounded anyway
+            due = self.next_change(today, campaign)
+            if due is None:
+                break
+            day, kind = due
+            commands[kind](day)
+            changed += 1
+        return changed
+
+    def next_change(self, today, campaign):
+        """(first day, kind) of the earliest time-driven change not yet decided on."""
+        if not self.in_scope or self.filing is None or campaign is None:
+            return None
+        one = datetime.timedelta(days=1)
+        points = []
+        legal_until = self.legal_valid_until()
+        if (legal_until and _date(legal_until) < today and self.legal_lapse_seen != legal_until
+                and not self.terminated):
+            points.append((_date(legal_until) + one, "legal-registration"))
+        due = campaign.self_assessment_due(self.filing["jurisdiction"])
+        if (due < today and not self.self_assessment_missed and self.phase != CLOSED
+                and self.cohort in campaign.cohorts and not self.self_assessed_in_time(campaign)):
+            points.append((due + one, "self-assessment"))
+        if (self.phase == RECTIFYING and _date(self.deadline) < today
+                and self.counted_rectification() is None):
+            points.append((_date(self.deadline) + one, "rectification"))
+        valid_until = _date(self.filing["valid_until"])
+        if valid_until and valid_until < today and self._extendable(valid_until, campaign):
+            points.append((valid_until + one, "extension"))
+        if (self.extension and not self.extension["ended"]
+                and _date(self.extension["until"]) < today):
+            points.append((_date(self.extension["until"]) + one, "extension-end"))
+        return min(points) if points else None
 
     # -- deadlines --------------------------------------------------------------------
     def rectification_deadline_passed(self, today, campaign):
-        """Nothing rectified and re-scored by the deadline: terminated (四(二))."""
+        """Nothing rectified in the period and re-scored by the deadline: terminated (四(二))."""
         if self.phase != RECTIFYING or today <= _date(self.deadline):
             return None
-        if self.rectification and _date(self.rectification["submitted_on"]) <= _date(
-                self.deadline):
+        if self.counted_rectification() is not None:
             return None  # rectified in time: the jurisdiction's re-evaluation decides
         self._deadline_passed(kind="rectification", due=self.deadline)
         verdict = rulebook.after_rectification(self.cohort, False,
                                                rectified=self.verdict["clauses"])
-        return self._record(verdict, self.facts(today, campaign), today, deadline=None,
-                            phase=CLOSED, basis="deadline")
+        return self._record(verdict, self.facts(today, campaign), today, phase=CLOSED,
+                            basis="deadline")
 
     def self_assessment_due_passed(self, today, campaign):
-        """No self-assessment by the milestone and no excuse: 六(二) on reconsidering."""
-        due = campaign.milestone("self_assessment_due")
-        if (self.self_assessment_missed or today <= due or not self.in_scope
-                or (self.self_assessment and self.self_assessment["on_time"])):
+        """No self-assessment by the jurisdiction's deadline and no excuse: 六(二) on
+        reconsidering (withdrawn again once the institution is evaluated on site)."""
+        if not self.in_scope or self.filing is None:
+            return None
+        due = campaign.self_assessment_due(self.filing["jurisdiction"])
+        if (self.self_assessment_missed or today <= due
+                or self.self_assessed_in_time(campaign)):
             return None
         self._deadline_passed(kind="self-assessment", due=due.isoformat())
         return self.reconsider(today, campaign)
@@ -236,13 +421,20 @@ class Case(CaseAggregate):
     def _deadline_passed(self, kind: str, due: str):
         if kind == "self-assessment":
             self.self_assessment_missed = True
+        elif kind == "legal-registration":
+            self.legal_lapse_seen = due
+
+    def _extendable(self, valid_until, campaign):
+        window_from, window_to = campaign.extension_window()
+        return not (self.extension or not self.in_scope or self.terminated
+                    or not rulebook.extension_applies(valid_until, window_from, window_to))
 
     def extend_expired_filing(self, today, campaign):
-        """六(四): a filing that expires during the campaign may go on two months."""
+        """六(四): a filing that expires during the campaign (its opening to the province's
+        publication, campaign setting extension_window) may go on two months."""
         valid_until = _date(self.filing["valid_until"]) if self.filing else None
-        if (self.extension or not self.in_scope or valid_until is None or today <= valid_until
-                or valid_until < _date(campaign.opened_on)
-                or (self.verdict and self.verdict["klass"] == rulebook.TERMINATE)):
+        if valid_until is None or today <= valid_until or not self._extendable(valid_until,
+                                                                                campaign):
             return None
         until = rulebook.extension_end(valid_until)
         self._extended(valid_until=valid_until.isoformat(), until=until.isoformat())

@@ -2,31 +2,41 @@
 
 `decide(facts)` turns what is known about one in-scope institution into a verdict. It
 does no I/O and reads no clock: the decisions service gathers the facts, calls it again
-whenever a fact changes, and records the verdict with `RULEBOOK_VERSION`, so a verdict
-can always be re-derived and explained from the facts it was made on.
+whenever a fact changes (and on each business date for facts that change with time), and
+records the verdict with `RULEBOOK_VERSION`, so a verdict can always be re-derived and
+explained from the facts it was made on. docs/rules.md goes through it clause by clause.
 
-Interpretation of 四(一)1 (自备案以来连续两年未开展职业技能等级评价工作): activity is
-known per 年度 (the self-assessment form reports by year). The rule fires when there are
-two consecutive years Y, Y+1, both without activity, with
-    filed_year <= Y  and  Y + 1 <= evaluated_through_year.
-The filing year counts even though it is partial: the notice applies the rule to the
-2021 cohort too, and with yearly data 2021–2022 are the only two years it could ever
-look at before the 2023 campaign. `evaluated_through_year` is the last year the
-evaluation covers; the campaign sets it (for 2023: 2022, the last complete year; the
-notice's window ends a month before evaluation, so the campaign year itself is partial
-and would make a quiet first half-year count as a whole year). Activity outside the
-window neither fires nor prevents the rule. Unknown activity (None) never fires it.
+Where the notice leaves a reading open, the reading is the department's: it is campaign
+data (`Readings`, set when the campaign is opened, the notice's defaults otherwise), and
+every verdict records the settings it was made with. Rulebook 2023.2 (issue 17) reads:
+
+- 四(一)1 自备案以来连续两年未开展: over the notice's own window, 二(一) "自公布备案资质起至
+  评估前一个月" (from the filing's publication date to a month before the evaluation). Activity
+  is known per 年度, so a known-inactive stretch is a run of years without activity, cut
+  to the window; the rule fires when such a stretch covers `months` (24) whole months. A
+  partial filing year counts for the months it has in the window, not as a year. Unknown
+  activity (None) never fires it. Rulebook 2023.1 counted a partial year as a whole year.
+- 四(一)3 严重超出备案范围: activity outside the filing scope is serious from a number of
+  people (assessed or certified, whichever is more) or a share of all people assessed.
+- 六(二) 无故拒绝参加评估: an act of the jurisdiction, recorded as a finding; or, when the
+  jurisdiction's own self-assessment deadline (三(一): 各市自行安排) has passed with no
+  self-assessment and no accepted excuse, automatic until the institution is evaluated on
+  site (scored), unless the jurisdiction recorded the refusal.
+- 六(四) 评估期间,备案时间已到期的: filings expiring from the campaign's opening to the
+  province's publication.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
 from shared.dates import add_months
 
-RULEBOOK_VERSION = "2023.1"
+RULEBOOK_VERSION = "2023.2"
+# Verdicts of these versions can be re-derived by this code (2023.1 read 四(一)1 by years).
+REDERIVABLE = ("2023.2",)
 
 TERMINATE = "terminate"
 RECTIFY = "rectify"
@@ -62,8 +72,10 @@ TERMINATE_CLAUSES = (NO_ACTIVITY, FALSE_MATERIALS, BEYOND_SCOPE, FORGED_CANDIDAT
                      REFUSED_EVALUATION)
 RECTIFY_CLAUSES = (AUDIT_NOT_RECTIFIED, REGISTRATION_PROBLEM, RESULT_BELOW_STANDARD)
 # Recorded by evaluators with evidence (the findings form); the rest are derived.
+# 六(二) is a finding too: a refusal the jurisdiction records (issue 17).
 FINDING_CLAUSES = (FALSE_MATERIALS, BEYOND_SCOPE, FORGED_CANDIDATE_MATERIALS,
-                   EXAM_MISCONDUCT, CERTIFICATES_WITHOUT_EVALUATION, AUDIT_NOT_RECTIFIED)
+                   EXAM_MISCONDUCT, CERTIFICATES_WITHOUT_EVALUATION, REFUSED_EVALUATION,
+                   AUDIT_NOT_RECTIFIED)
 
 # Outcome labels (四(三)).
 TERMINATED = "终止备案"
@@ -130,6 +142,68 @@ def parse_clause(text: str) -> str:
     return code
 
 
+def default_readings(milestones: Mapping[str, str]) -> dict:
+    """The notice's own readings, from the campaign's milestones (docs/rules.md)."""
+    due = date.fromisoformat(milestones["self_assessment_due"])
+    return {
+        # 三(一) 各市属评价机构自查自评工作由各市自行安排; 五(一) 8月底完成.
+        "self_assessment_due": {"default": due.isoformat(), "by_jurisdiction": {}},
+        # 二(一) 至评估前一个月: the evaluation starts after the self-assessment month.
+        "no_activity": {"months": 24,
+                        "window_ends": (due.replace(day=1) - timedelta(days=1)).isoformat()},
+        # 四(一)3: people assessed or certified outside the scope, count or share.
+        "beyond_scope": {"people": 20, "share": 0.2},
+        # 六(四) 评估期间: from the campaign's opening (None: the day it was opened) to the
+        # province's publication.
+        "extension_window": {"from": None, "to": milestones["publication_due"]},
+    }
+
+
+def readings_with_defaults(readings: Mapping[str, Any] | None,
+                           milestones: Mapping[str, str]) -> dict:
+    """`readings` as set for a campaign, each missing one at the notice's default."""
+    merged = default_readings(milestones)
+    for name, value in (readings or {}).items():
+        if name in merged and isinstance(value, Mapping):
+            merged[name] = {**merged[name], **value}
+    return merged
+
+
+def no_activity_stretch(filed_on: date, window_ends: date, activity_years: Iterable[int],
+                        months: int) -> tuple[date, date] | None:
+    """四(一)1: the first stretch of the window known to be without activity that covers
+    `months` whole months, as (first day, last day); None if there is none."""
+    active = set(activity_years)
+    start = None
+    for year in range(filed_on.year, window_ends.year + 1):
+        if year in active:
+            start = None
+            continue
+        start = start or max(filed_on, date(year, 1, 1))
+        end = min(window_ends, date(year, 12, 31))
+        if add_months(start, months) <= end + timedelta(days=1):
+            return (start, end)
+    return None
+
+
+def seriously_beyond_scope(outside: Iterable[Mapping[str, int]], assessed_total: int | None,
+                           threshold: Mapping[str, Any]) -> bool:
+    """四(一)3 from the activity rows outside the filing scope: people (assessed or
+    certified, whichever is more, per row) at or above the count, or at or above the share
+    of everyone assessed."""
+    people = sum(max(row.get("assessed", 0), row.get("certified", 0)) for row in outside)
+    if people <= 0:
+        return False
+    if people >= threshold["people"]:
+        return True
+    return bool(assessed_total) and people / assessed_total >= threshold["share"]
+
+
+def extension_applies(filing_valid_until: date, window_from: date, window_to: date) -> bool:
+    """六(四) 评估期间,备案时间已到期的: the filing expires within the campaign's window."""
+    return window_from <= filing_valid_until <= window_to
+
+
 @dataclass(frozen=True)
 class Facts:
     """What the rules look at for one institution. Defaults mean "unknown" or "none"."""
@@ -152,6 +226,13 @@ class Facts:
     self_assessed: bool = False
     excused: bool = False
     self_assessment_due_passed: bool = False
+    # 2023.2: 四(一)1 over the real window (see the module docstring); without `filed_on`
+    # and `activity_window_ends` the years up to `evaluated_through_year` are used.
+    filed_on: str | None = None
+    activity_window_ends: str | None = None
+    inactive_months: int = 24
+    # The campaign settings the facts were gathered under, for explanation only.
+    readings: Mapping[str, Any] | None = None
 
     def __post_init__(self):
         if self.cohort not in COHORTS:
@@ -167,8 +248,21 @@ class Facts:
         if self.activity_years is not None:
             object.__setattr__(self, "activity_years", frozenset(self.activity_years))
 
+    def inactive_stretch(self) -> tuple[date, date] | None:
+        """四(一)1 as rulebook 2023.2 reads it: a stretch of `inactive_months` whole months
+        without activity between the filing's publication and the window's end."""
+        if self.activity_years is None:
+            return None
+        if self.filed_on is None or self.activity_window_ends is None:
+            pair = self.inactive_years()
+            return pair and (date(pair[0], 1, 1), date(pair[1], 12, 31))
+        return no_activity_stretch(date.fromisoformat(self.filed_on),
+                                   date.fromisoformat(self.activity_window_ends),
+                                   self.activity_years, self.inactive_months)
+
     def inactive_years(self) -> tuple[int, int] | None:
-        """The first two consecutive years without activity in the window, if any."""
+        """Rulebook 2023.1's reading: two consecutive years without activity, the partial
+        filing year counted as one. Kept for facts recorded without the real window."""
         if self.activity_years is None or self.filed_year is None or self.evaluated_through_year is None:
             return None
         for y in range(self.filed_year, self.evaluated_through_year):
@@ -188,6 +282,9 @@ class Facts:
             "annual_report_problem": self.annual_report_problem,
             "self_assessed": self.self_assessed, "excused": self.excused,
             "self_assessment_due_passed": self.self_assessment_due_passed,
+            "filed_on": self.filed_on, "activity_window_ends": self.activity_window_ends,
+            "inactive_months": self.inactive_months,
+            "readings": None if self.readings is None else dict(self.readings),
         }
 
     @classmethod
@@ -212,15 +309,19 @@ def _finding(code: str) -> Callable[[Facts], bool]:
 
 # The table of DESIGN.md §1, in its order; explanations cite clauses in this order.
 RULES: tuple[Rule, ...] = (
-    Rule(NO_ACTIVITY, TERMINATE, lambda f: f.inactive_years() is not None),
+    Rule(NO_ACTIVITY, TERMINATE, lambda f: f.inactive_stretch() is not None),
     Rule(FALSE_MATERIALS, TERMINATE, _finding(FALSE_MATERIALS)),
     Rule(BEYOND_SCOPE, TERMINATE, lambda f: f.seriously_out_of_scope or BEYOND_SCOPE in f.findings),
     Rule(FORGED_CANDIDATE_MATERIALS, TERMINATE, _finding(FORGED_CANDIDATE_MATERIALS)),
     Rule(EXAM_MISCONDUCT, TERMINATE, _finding(EXAM_MISCONDUCT)),
     Rule(CERTIFICATES_WITHOUT_EVALUATION, TERMINATE, _finding(CERTIFICATES_WITHOUT_EVALUATION)),
     Rule(RESULT_FAIL, TERMINATE, lambda f: f.grade == GRADE_FAIL),
+    # Recorded by the jurisdiction; or automatic after its deadline, until the institution
+    # is evaluated on site (a grade) or excused.
     Rule(REFUSED_EVALUATION, TERMINATE,
-         lambda f: f.self_assessment_due_passed and not f.self_assessed and not f.excused),
+         lambda f: REFUSED_EVALUATION in f.findings or (
+             f.self_assessment_due_passed and not f.self_assessed and not f.excused
+             and f.grade is None)),
     Rule(AUDIT_NOT_RECTIFIED, RECTIFY, _finding(AUDIT_NOT_RECTIFIED)),
     Rule(REGISTRATION_PROBLEM, RECTIFY,
          lambda f: f.legal_registration_expired or f.annual_report_problem),
@@ -352,6 +453,25 @@ def explain(facts: Facts, verdict: Verdict) -> list[str]:
     return lines
 
 
+def describe_readings(readings: Mapping[str, Any]) -> list[str]:
+    """One line per reading of the notice the campaign set, naming the setting."""
+    sa, na = readings["self_assessment_due"], readings["no_activity"]
+    bs, ext = readings["beyond_scope"], readings["extension_window"]
+    by = ", ".join(f"{j} {d}" for j, d in sorted(sa["by_jurisdiction"].items()))
+    return [
+        f"六(二) 自查自评截止 / self-assessment due: {sa.get('applied') or sa['default']}"
+        f" (campaign setting self_assessment_due: default {sa['default']}"
+        + (f"; {by}" if by else "") + "); 逾期未自评且未经现场评估视为拒绝参加评估 / "
+        "missing it without excuse counts as refusal until evaluated on site",
+        f"四(一)1 连续两年未开展 / two years without activity: {na['months']} whole months "
+        f"from the filing's publication to {na['window_ends']} (campaign setting no_activity)",
+        f"四(一)3 严重超出备案范围 / seriously beyond scope: {bs['people']} people or "
+        f"{bs['share']:.0%} of those assessed outside the scope (campaign setting beyond_scope)",
+        f"六(四) 评估期间到期 / expiring during the evaluation: {ext['from'] or 'campaign opening'}"
+        f" to {ext['to']} (campaign setting extension_window)",
+    ]
+
+
 def _clause_line(code: str, facts: Facts) -> str:
     c = CLAUSES[code]
     line = f"{c.code} {c.zh} / {c.en}"
@@ -360,13 +480,24 @@ def _clause_line(code: str, facts: Facts) -> str:
 
 
 def _detail(code: str, facts: Facts) -> str:
+    if code == NO_ACTIVITY and facts.filed_on and facts.activity_window_ends and (
+            stretch := facts.inactive_stretch()):
+        return (f"{stretch[0]}至{stretch[1]}无认定活动,满{facts.inactive_months}个月 / no "
+                f"activity from {stretch[0]} to {stretch[1]}, {facts.inactive_months} whole "
+                f"months (window {facts.filed_on} to {facts.activity_window_ends}; campaign "
+                f"setting no_activity)")
     if code == NO_ACTIVITY and (pair := facts.inactive_years()):
         return (f"{pair[0]}、{pair[1]}年无认定活动 / no activity in {pair[0]} and {pair[1]} "
                 f"(filed {facts.filed_year}, evaluated through {facts.evaluated_through_year})")
     if code in (RESULT_FAIL, RESULT_BELOW_STANDARD):
         return f"评估结果{facts.grade} / evaluation result {facts.grade}"
     if code == REFUSED_EVALUATION:
-        return "自查自评期满未提交且无正当理由 / no self-assessment by the milestone, no accepted excuse"
+        if REFUSED_EVALUATION in facts.findings:
+            return "属地记录拒绝参加评估 / refusal recorded by the jurisdiction"
+        due = ((facts.readings or {}).get("self_assessment_due") or {}).get("applied")
+        return ("自查自评期满未提交且无正当理由,亦未经现场评估 / no self-assessment by the "
+                "jurisdiction's deadline, no accepted excuse, not evaluated on site"
+                + (f" (campaign setting self_assessment_due: {due})" if due else ""))
     if code == REGISTRATION_PROBLEM:
         parts = []
         if facts.legal_registration_expired:
@@ -377,7 +508,12 @@ def _detail(code: str, facts: Facts) -> str:
     if code == BEYOND_SCOPE:
         parts = []
         if facts.seriously_out_of_scope:
-            parts.append("认定记录超出备案范围 / activity recorded outside the filing scope")
+            threshold = (facts.readings or {}).get("beyond_scope")
+            parts.append("认定记录严重超出备案范围 / activity recorded seriously outside the "
+                         "filing scope" + (f" (campaign setting beyond_scope: "
+                                           f"{threshold['people']} people or "
+                                           f"{threshold['share']:.0%} of those assessed)"
+                                           if threshold else ""))
         if BEYOND_SCOPE in facts.findings:
             parts.append("评估人员认定 / evaluator finding")
         return "; ".join(parts)
@@ -395,4 +531,6 @@ def rederive(basis: str, facts: Facts, rectified: Iterable[str] = ()) -> Verdict
         return after_rectification(facts.cohort, decide(facts).klass == PASS, rectified)
     if basis == "deadline":
         return after_rectification(facts.cohort, False, rectified)
+    if basis == "cured":  # the reason went away (a renewed registration) in its period
+        return after_rectification(facts.cohort, True, rectified)
     raise ValueError(f"unknown basis {basis!r}")

@@ -36,6 +36,12 @@ class DecisionsService(AuditEntrypoints):
         return self.store.explain(uscc)
 
     @rpc(expected_exceptions=EXPECTED)
+    def rectification_windows(self, identity, usccs):
+        """For evaluation checking a rectification form: one call per file (issue 17)."""
+        self.acting.verify(identity)
+        return self.store.rectification_windows(usccs)
+
+    @rpc(expected_exceptions=EXPECTED)
     def set_clock(self, identity, date):
         with self.acting(identity) as operator:
             operator.require_role("province")

@@ -72,7 +72,7 @@ class Evaluation(ServiceApplication):
                 self.save(campaign)
                 return {"opened": True, **campaign.to_dict()}
             same = {k: getattr(existing, k) for k in ("title", "cohorts", "milestones",
-                                                      "evaluated_through_year")}
+                                                      "evaluated_through_year", "readings")}
             if same != {k: spec[k] for k in same}:
                 raise BadInput(f"campaign {spec['notice']} is already open with other "
                                "settings; only a new rubric version can be given again")

@@ -1,10 +1,10 @@
 """The evaluation service: the campaign, and the forms handed in by jurisdiction."""
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 
 from shared import upload
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
-from services.evaluation import campaign as campaign_module, forms
+from services.evaluation import campaign as campaign_module, forms, rectification
 from services.evaluation.application import CaseFiles, Evaluation
 from services.evaluation.rubric import Rubric
 
@@ -14,6 +14,7 @@ class EvaluationService(AuditEntrypoints):
 
     store = EventStore(Evaluation, projections=[CaseFiles])
     acting = Acting()
+    decisions = RpcProxy("decisions")  # rectification periods (issue 17)
 
     @inbox("evaluation")
     def on_registry_event(self, envelope):
@@ -73,8 +74,16 @@ class EvaluationService(AuditEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def submit_rectification(self, identity, file):
+        today = self.acting.clock.today()
+
+        def record(operator, filename, rows):
+            # One call for the whole file: the periods decisions holds for its institutions.
+            windows = self.decisions.rectification_windows(
+                identity, sorted({row.uscc for row in rows}))
+            rectification.check_periods(filename, rows, windows, today)
+            return self.store.submit_rectifications(operator, filename, rows)
         return self._submit(identity, file, lambda p, n: forms.read_rectification(p, name=n),
-                            self.store.submit_rectifications)
+                            record)
 
     @rpc(expected_exceptions=EXPECTED)
     def accept_excuse(self, identity, uscc, reason):

@@ -194,5 +194,5 @@ def test_explain_prints_the_chain_of_facts_in_chinese_and_english(campaign):
                                operator="auditor", check=True)
     assert "四(二)3" in out and "四(二)" in out
     assert "Outcome" in out and "结论" in out
-    assert "rulebook 2023.1" in out
+    assert "rulebook 2023.2" in out  # issue 17: a new rulebook version
     assert "2023-11-20" in out

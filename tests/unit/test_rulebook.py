@@ -31,13 +31,15 @@ def test_clause_constants():
     assert TERMINATE_CLAUSES == ("四(一)1", "四(一)2", "四(一)3", "四(一)4", "四(一)5",
                                  "四(一)6", "四(一)7", "六(二)")
     assert RECTIFY_CLAUSES == ("四(二)1", "四(二)2", "四(二)3")
-    assert set(FINDING_CLAUSES) == {"四(一)2", "四(一)3", "四(一)4", "四(一)5", "四(一)6", "四(二)1"}
+    # Issue 17: the jurisdiction records a refusal (六(二)) as a finding.
+    assert set(FINDING_CLAUSES) == {"四(一)2", "四(一)3", "四(一)4", "四(一)5", "四(一)6", "六(二)",
+                                    "四(二)1"}
     assert rb.EXTENSION == "六(四)" and CLAUSES["六(四)"].klass is None
     for code in TERMINATE_CLAUSES + RECTIFY_CLAUSES:
         assert CLAUSES[code].zh and CLAUSES[code].en
     # the rules table follows DESIGN.md's order
     assert tuple(r.clause for r in rb.RULES) == TERMINATE_CLAUSES + RECTIFY_CLAUSES
-    assert RULEBOOK_VERSION == "2023.1"
+    assert RULEBOOK_VERSION == "2023.2"  # issue 17 changed readings
 
 
 def test_grades_match_the_rubric():
@@ -55,7 +57,9 @@ TERMINATE_ROWS = [
     ("四(一)5", dict(findings={"四(一)5"})),
     ("四(一)6", dict(findings={"四(一)6"})),
     ("四(一)7", dict(grade="不合格")),
-    ("六(二)", dict(self_assessed=False)),
+    # Issue 17: automatic only until evaluated on site; or recorded by the jurisdiction.
+    ("六(二)", dict(self_assessed=False, grade=None)),
+    ("六(二)", dict(findings={"六(二)"})),
 ]
 RECTIFY_ROWS = [
     ("四(二)1", dict(findings={"四(二)1"})),
@@ -133,15 +137,23 @@ def test_inactive_years_reports_first_pair():
 
 # -- 六(二): non-participation ------------------------------------------------------------
 
-@pytest.mark.parametrize("due_passed, assessed, excused, fires", [
-    (True, False, False, True),
-    (True, True, False, False),
-    (True, False, True, False),
-    (False, False, False, False),  # not yet due
+@pytest.mark.parametrize("due_passed, assessed, excused, grade, fires", [
+    (True, False, False, None, True),
+    (True, True, False, None, False),
+    (True, False, True, None, False),
+    (False, False, False, None, False),  # not yet due
+    (True, False, False, "合格", False),  # evaluated on site after all (issue 17)
+    (True, False, False, "不合格", False),  # ... whatever the result: 四(一)7 decides then
 ])
-def test_refused_evaluation(due_passed, assessed, excused, fires):
-    f = clean(2020, self_assessment_due_passed=due_passed, self_assessed=assessed, excused=excused)
+def test_refused_evaluation(due_passed, assessed, excused, grade, fires):
+    f = clean(2020, self_assessment_due_passed=due_passed, self_assessed=assessed,
+              excused=excused, grade=grade)
     assert (rb.REFUSED_EVALUATION in decide(f).clauses) is fires
+
+
+def test_a_refusal_recorded_by_the_jurisdiction_terminates_even_when_scored():
+    v = decide(clean(2021, findings={"六(二)"}, grade="合格"))
+    assert (v.outcome, v.clauses) == ("终止备案", ("六(二)",))
 
 
 # -- precedence -------------------------------------------------------------------------
@@ -166,7 +178,7 @@ def test_rectify_lists_all_rectify_clauses():
     (dict(cohort=2019), "cohort"), (dict(cohort=2022), "2022"),
     (dict(cohort=2020, grade="优秀"), "grade"),
     (dict(cohort=2020, findings={"四(一)7"}), "四(一)7"),   # derived, not a finding
-    (dict(cohort=2020, findings={"六(二)"}), "六(二)"),
+    (dict(cohort=2020, findings={"六(四)"}), "六(四)"),
 ])
 def test_facts_validation(kw, msg):
     with pytest.raises(ValueError, match=re.escape(msg)):
@@ -208,7 +220,7 @@ def oracle(f):
         t.add("四(一)3")
     if f.grade == "不合格":
         t.add("四(一)7")
-    if f.self_assessment_due_passed and not (f.self_assessed or f.excused):
+    if f.self_assessment_due_passed and not (f.self_assessed or f.excused) and f.grade is None:
         t.add("六(二)")
     r = set(f.findings) & set(RECTIFY_CLAUSES)
     if f.legal_registration_expired or f.annual_report_problem:
