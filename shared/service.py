@@ -63,11 +63,19 @@ class _Acting:
         """The operator whose credential signed this call's token, or Refused."""
         return self._verify(identity)[0]
 
-    def _verify(self, identity):
-        method, digest = self._call()
+    def verify_delegated(self, identity, service, method):
+        """The operator of a token minted for `service.method`, which that service passes
+        on to read what it needs for the call (evaluation asking decisions for the
+        rectification periods of a form being submitted). Only reads may take it: the token
+        is bound to the other call, whose arguments that service has checked."""
+        return self._verify(identity, (service, method, None))[0]
+
+    def _verify(self, identity, bound=None):
+        audience, method, digest = bound or (self.provider.container.service_name,
+                                             *self._call())
         keys = self.provider.keys
         try:
-            claims, key = tokens.verify(identity, audience=self.provider.container.service_name,
+            claims, key = tokens.verify(identity, audience=audience,
                                         method=method, args_digest=digest, key_for=keys.key)
             return directory.operator_of(claims, key), claims, method, digest
         except Refused as exc:

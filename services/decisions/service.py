@@ -37,8 +37,9 @@ class DecisionsService(AuditEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def rectification_windows(self, identity, usccs):
-        """For evaluation checking a rectification form: one call per file (issue 17)."""
-        self.acting.verify(identity)
+        """For evaluation checking a rectification form: one call per file (issue 17), with
+        the token the operator minted for that submission."""
+        self.acting.verify_delegated(identity, "evaluation", "submit_rectification")
         return self.store.rectification_windows(usccs)
 
     @rpc(expected_exceptions=EXPECTED)

@@ -63,6 +63,19 @@ def test_a_token_for_anything_else_is_refused(private, overrides, reason):
     assert reason in refused.value.message
 
 
+def test_a_delegated_read_is_bound_to_the_call_it_serves(private):
+    """decisions reads for evaluation's submission with the submission's own token: only a
+    token for that service and method passes, whatever its arguments."""
+    token = mint(private, method="submit_rectification")
+    claims, _ = verify(token, key_of(private), method="submit_rectification", args_digest=None)
+    assert claims["method"] == "submit_rectification"
+    with pytest.raises(Refused, match="not submit_rectification"):
+        verify(mint(private), key_of(private), method="submit_rectification", args_digest=None)
+    with pytest.raises(Refused, match="not for service evaluation"):
+        verify(mint(private, audience="notices", method="submit_rectification"),
+               key_of(private), method="submit_rectification", args_digest=None)
+
+
 def test_an_unknown_key_is_refused(private):
     with pytest.raises(Refused, match="unknown key"):
         verify(mint(private), None)
