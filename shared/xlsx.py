@@ -105,7 +105,7 @@ def read_sheet(path, *, sheet=None, required, optional=(), max_bytes=MAX_BYTES,
                 return _read(wb, fname, sheet, list(required), list(optional), max_rows)
             finally:
                 wb.close()
-    except BadInput:
+    except (BadInput, MemoryError):  # the worker's memory limit reports the latter
         raise
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise BadInput(f"not a readable xlsx file ({type(exc).__name__}: "
