@@ -58,17 +58,22 @@ def parse(kind, path, name, *, limits=LIMITS, **params):
     worker exceeds its limits. `params` are the reader's keyword arguments: dates,
     pairs of dates, and a rubric (given as its dict)."""
     module, _, row_class = READERS[kind]
-    request = json.dumps({"kind": kind, "path": os.fspath(path), "name": name,
-                          "params": _encode(params)}).encode()
-    result = run_worker(request, limits, name)
+    result = run_worker(request(kind, path, name, **params), limits, name)
     if "bad_input" in result:
         raise BadInput(**result["bad_input"])
     cls = getattr(importlib.import_module(module), row_class)
     return [cls.from_dict(row) for row in result["rows"]]
 
 
+def request(kind, path, name, **params):
+    """What a worker is asked: JSON bytes."""
+    return json.dumps({"kind": kind, "path": os.fspath(path), "name": name,
+                       "params": _encode(params)}).encode()
+
+
 def run_worker(request, limits, name):
-    """Run one worker on `request` (JSON bytes); its answer as a dict."""
+    """Run one worker on `request` (JSON bytes); its answer as a dict: `rows` or
+    `bad_input`, and `usage` (the CPU seconds and peak memory it used)."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     # `subprocess` is eventlet's green one once the service has monkey-patched: waiting
     # for the worker yields to the hub.

@@ -47,6 +47,11 @@ MAX_COLUMNS = 64
 MAX_EXPANSION = 100
 MAX_INFLATED = 64 * 1024 * 1024
 MAX_MEMBERS = 500
+# openpyxl loads every shared string before the first row: their number is bounded by
+# what a form can use (rows times text columns), counted before anything is parsed.
+MAX_SHARED_STRINGS = 200_000
+# Cells in one row element (a row of a form has a few dozen at most).
+MAX_CELLS_PER_ROW = 1024
 # Excel's own limit for one cell; a longer string can only come from a forged file.
 MAX_CELL_CHARS = 32767
 # Text columns without a limit of their own.
@@ -138,6 +143,32 @@ def _check_file(path, fname, max_bytes):
         raise BadInput(f"file inflates to {inflated} bytes from {size} (limits: "
                        f"{MAX_EXPANSION} times its size, {MAX_INFLATED} bytes); refused as "
                        "a zip bomb", file=fname)
+    strings = _count_shared_strings(path, fname, members)
+    if strings > MAX_SHARED_STRINGS:
+        raise BadInput(f"the file holds about {strings} distinct texts (limit "
+                       f"{MAX_SHARED_STRINGS}); refused", file=fname)
+
+
+def _count_shared_strings(path, fname, members):
+    # Each shared string is an <si> element: its closing tag ends in "si>" whatever the
+    # namespace prefix. A byte count over the (already size-capped) parts, no XML parse.
+    count = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in members:
+                if not info.filename.lower().endswith(".xml"):
+                    continue
+                tail = b""
+                with zf.open(info) as part:
+                    while chunk := part.read(1 << 20):
+                        block = tail + chunk
+                        count += block.count(b"/si>") + block.count(b":si>") \
+                            - tail.count(b"/si>") - tail.count(b":si>")
+                        tail = block[-4:]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise BadInput(f"a damaged xlsx file ({type(exc).__name__})",
+                       file=fname) from None
+    return count
 
 
 def _read(wb, fname, sheet, required, optional, max_rows):
@@ -190,6 +221,9 @@ def _bounded_rows(parsed, max_rows, here):
                            "out of order (a damaged or forged file)", row=number, **here)
         if number > max_rows + 1:
             raise BadInput(f"more than {max_rows} data rows (blank rows count)",
+                           row=number, **here)
+        if len(cells) > MAX_CELLS_PER_ROW:
+            raise BadInput(f"the row has {len(cells)} cells (limit {MAX_CELLS_PER_ROW})",
                            row=number, **here)
         last = number
         yield number, cells
