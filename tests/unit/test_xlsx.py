@@ -306,32 +306,21 @@ def _coerce(function, value, **options):
         return None, exc
 
 
+@pytest.mark.parametrize("coerce", [as_int, as_decimal])
 @settings(max_examples=400, deadline=None)
-@given(_cell)
-def test_whole_numbers_are_what_was_typed_or_refused(value):
-    number, refused = _coerce(as_int, value, required=False)
+@given(value=_cell)
+def test_numbers_are_what_was_typed_or_refused(coerce, value):
+    number, refused = _coerce(coerce, value, required=False)
     if refused or number is None:
         return
-    assert isinstance(number, int) and abs(number) < 10 ** xlsx.MAX_DIGITS
-    if isinstance(value, str):
-        assert Decimal(unicodedata.normalize("NFKC", value).strip()) == number
-    else:
-        assert not isinstance(value, bool) and value == number
-
-
-@settings(max_examples=400, deadline=None)
-@given(_cell)
-def test_decimals_are_what_was_typed_or_refused(value):
-    number, refused = _coerce(as_decimal, value, required=False)
-    if refused or number is None:
-        return
-    assert number.is_finite() and abs(number) < 10 ** xlsx.MAX_DIGITS
+    assert isinstance(number, int if coerce is as_int else Decimal)
+    assert abs(number) < 10 ** xlsx.MAX_DIGITS
     if isinstance(value, str):
         assert Decimal(unicodedata.normalize("NFKC", value).strip()) == number
     elif isinstance(value, float):
         assert math.isfinite(value) and float(number) == value
     else:
-        assert number == value
+        assert not isinstance(value, bool) and value == number
 
 
 @settings(max_examples=400, deadline=None)
