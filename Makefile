@@ -15,12 +15,13 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-# Start the four services in the background; return once every one answers.
+# Start the four services and the portal in the background; return once every one answers.
 up: venv
 	@mkdir -p var/log
 	@if [ -S var/supervisor.sock ] && $(SUPERVISORCTL) status >/dev/null 2>&1; then \
 		echo "services already running"; else $(SUPERVISORD); fi
 	@$(PINGGU) health --wait 60
+	@$(PY) -m services.portal_server --wait 60
 
 down:
 	@if [ -S var/supervisor.sock ] && $(SUPERVISORCTL) status >/dev/null 2>&1; then \
