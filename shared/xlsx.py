@@ -62,6 +62,15 @@ MAX_DIGITS = 15
 # Every date cell lies in these years, whatever the form; readers narrow it further
 # (the campaign, the business date).
 DATE_MIN, DATE_MAX = dt.date(1980, 1, 1), dt.date(2099, 12, 31)
+# How far after the business date a date may lie: forms are filled in ahead (a score
+# sheet dated for the visit next week), other systems report as of a cut-off. Beyond
+# that a date is a slip (2099) and would decide deadlines.
+AHEAD = dt.timedelta(days=90)
+
+
+def latest_date(today):
+    """The latest date a cell may hold, given the business date (None: no bound)."""
+    return today + AHEAD if today else None
 
 # A float holds integers exactly only up to 2**53; an 18-digit code typed into a number
 # cell has already lost digits by the time we see it.

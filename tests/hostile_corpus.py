@@ -21,7 +21,7 @@ from tests import factories
 A = factories.make_uscc(1)
 B = factories.make_uscc(2)
 TODAY = datetime.date(2023, 10, 20)
-PERIOD = (datetime.date(2023, 1, 1), TODAY)
+PERIOD = (datetime.date(2023, 1, 1), TODAY + datetime.timedelta(days=90))  # as the service
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The evaluation service: the campaign, and the forms handed in by jurisdiction."""
 from nameko.rpc import rpc
 
-from shared import upload
+from shared import upload, xlsx
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.evaluation import campaign as campaign_module, forms
@@ -51,10 +51,11 @@ class EvaluationService(AuditEntrypoints):
             return record(operator, file["filename"], rows)
 
     def _period(self):
-        """The dates a form may give: from the campaign's year to the business date."""
+        """The dates a form may give: from the campaign's year to the business date
+        (and the days a form may be dated ahead, xlsx.latest_date)."""
         campaign = self.store.require_campaign()
         first = min(campaign.milestone(m) for m in campaign_module.MILESTONES)
-        return first.replace(month=1, day=1), self.acting.clock.today()
+        return first.replace(month=1, day=1), xlsx.latest_date(self.acting.clock.today())
 
     @rpc(expected_exceptions=EXPECTED)
     def submit_self_assessment(self, identity, file):

@@ -64,7 +64,7 @@ def _uscc(row):
 
 
 def read_legal_status(path, *, name=None, today=None):
-    """`today`, the business date, is the latest a report can be dated."""
+    """`today`, the business date, bounds 报告日期 (xlsx.latest_date)."""
     rows = xlsx.read_sheet(path, required=[COL_USCC, COL_STATUS, COL_REPORTED_ON],
                            optional=[COL_LEGAL_VALID_UNTIL], name=name)
     out, seen = [], {}
@@ -79,7 +79,8 @@ def read_legal_status(path, *, name=None, today=None):
             raise row.error(COL_STATUS, "status must be one of 有效, 已过期, 年报异常")
         until = row.date(COL_LEGAL_VALID_UNTIL, required=False)
         out.append(LegalStatus(code, status, until and until.isoformat(),
-                               row.date(COL_REPORTED_ON, latest=today).isoformat()))
+                               row.date(COL_REPORTED_ON,
+                                        latest=xlsx.latest_date(today)).isoformat()))
     _not_empty(out, path, name)
     return out
 

@@ -96,7 +96,7 @@ def read_roster(path, *, name=None, today=None):
     """Every institution of a roster file, or BadInput for the first problem.
 
     `name` is the file name to report (default: basename of path); `today`, the
-    business date, is the latest a filing can have been published."""
+    business date, bounds 公开发布日期 (xlsx.latest_date)."""
     rows = xlsx.read_sheet(path, required=list(COLUMNS), name=name)
     if not rows:
         raise BadInput("the roster has no institutions",
@@ -143,7 +143,7 @@ def _parse_row(row, today=None):
         raise row.error(COL_CITY, "required for a 市级 institution: its city decides "
                                   "who evaluates it")
 
-    published_on = row.date(COL_PUBLISHED, latest=today)
+    published_on = row.date(COL_PUBLISHED, latest=xlsx.latest_date(today))
     valid_until = row.date(COL_VALID_UNTIL)
     if valid_until < published_on:
         raise row.error(COL_VALID_UNTIL, f"filing ends {valid_until.isoformat()}, before "
