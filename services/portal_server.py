@@ -90,7 +90,10 @@ class Portal:
 
 def _args(environ):
     from urllib.parse import parse_qs
-    query = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=20)
+    try:
+        query = parse_qs(environ.get("QUERY_STRING", "")[:2048], max_num_fields=20)
+    except ValueError:  # more fields than any route reads: ignore them all
+        return {}
     return {k: v[0] for k, v in query.items()}
 
 
