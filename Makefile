@@ -15,13 +15,15 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-# Start the four services in the background; return once every one answers. The broker's
-# users and the database's roles are provisioned first (idempotent; docs/security.md).
+# Start the four services and the portal in the background; return once every one answers.
+# The broker's users and the database's roles are provisioned first (idempotent;
+# docs/security.md).
 up: venv
 	@mkdir -p var/log
 	@if [ -S var/supervisor.sock ] && $(SUPERVISORCTL) status >/dev/null 2>&1; then \
 		echo "services already running"; else $(PY) -m services.provision && $(SUPERVISORD); fi
 	@$(PINGGU) health --wait 60
+	@$(PY) -m services.portal_server --wait 60
 
 down:
 	@if [ -S var/supervisor.sock ] && $(SUPERVISORCTL) status >/dev/null 2>&1; then \

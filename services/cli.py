@@ -5,6 +5,7 @@ Exit codes (DESIGN.md §3): 0 success; 2 bad input or refused permission; 1 anyt
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -173,11 +174,33 @@ def cmd_finding_withdraw(args, cluster):
                               args.reason), _kv)
 
 
+# A name the server may ask us to write under --out: plain relative segments, no dot
+# segments, no absolute paths, no separators other than "/".
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _safe_relative(directory, relative):
+    """The segments of a name the server sent, or BadInput if it is not a plain
+    relative name (checked for every file before any is written)."""
+    parts = relative.split("/") if isinstance(relative, str) else []
+    if not parts or len(parts) > 4 or not all(_SAFE_SEGMENT.fullmatch(p) and ".." not in p
+                                             for p in parts):
+        raise BadInput(f"the server sent the file name {str(relative)[:80]!r}, which is "
+                       "not a plain relative name: nothing was written", file=directory)
+    return parts
+
+
 def _write(directory, relative, content):
-    """Write one file of a publication, atomically: a reader never sees half a file."""
+    """Write one file of a publication, atomically: a reader never sees half a file.
+    Only inside `directory`: the names come from the server, which is not trusted to
+    choose where the operator's files go."""
     import base64
     import tempfile
-    path = os.path.join(directory, relative)
+    root = os.path.realpath(directory)
+    path = os.path.join(root, *_safe_relative(directory, relative))
+    if os.path.commonpath([root, os.path.realpath(path)]) != root:  # a symlink inside
+        raise BadInput(f"{relative} would be written outside {directory} (a symbolic "
+                       "link): nothing was written for it", file=directory)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:
@@ -197,6 +220,8 @@ def cmd_publish(args, cluster):
         for opinion, body in zip(opinions.values(),
                                  pdf.render_many(o["html"] for o in opinions.values())):
             opinion["pdf"] = body
+        for jurisdiction in opinions:
+            _safe_relative(args.out, f"opinion-{jurisdiction}.html")
         written = {}
         for jurisdiction, opinion in opinions.items():
             written[jurisdiction] = {
@@ -214,6 +239,8 @@ def cmd_publish(args, cluster):
     if not args.portal_only:
         result = cluster.call("notices", "publish_notice", args.title, args.kind, args.reason)
     files = cluster.call("notices", "portal_files")
+    for path in files:
+        _safe_relative(args.out, path)
     paths = [_write(args.out, path, content) for path, content in sorted(files.items())]
     paths += _notice_pdfs(args.out, files)
     report = {"notice": result, "files": paths}
@@ -415,11 +442,11 @@ def cmd_replay_verify(args, cluster):
         start = cluster.call(service, "replay_start")
         _progress(args, f"{service}: rebuilding read tables from {start['target']} events")
         while True:
-            step = cluster.call(service, "replay_step")
+            step = cluster.call(service, "replay_step", start["run"])
             _progress(args, f"{service}: {step['position']}/{step['target']}")
             if step["applied"] == 0:
                 break
-        differences = cluster.call(service, "replay_finish")
+        differences = cluster.call(service, "replay_finish", start["run"])
         report["tables"].extend(differences)
         _progress(args, f"{service}: " + ("read tables agree" if not differences else
                                           f"{len(differences)} table(s) differ"))

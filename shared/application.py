@@ -10,9 +10,14 @@ import datetime
 import uuid
 
 from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Tracking, Transcoding
+from eventsourcing.persistence import IntegrityError, Mapper, Tracking, Transcoding
 
 from shared import commands, db
+from shared.errors import BadInput
+
+# No event may come near RabbitMQ's 128 MB message limit: the outbox would retry such
+# an integration event forever. Readers bound every text; this bounds what they miss.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 CASE_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-000000000223")
 
@@ -55,6 +60,18 @@ class BytesAsBase64(Transcoding):
         return base64.b64decode(data)
 
 
+class BoundedMapper(Mapper):
+    """Refuses, before it is committed, an event larger than MAX_EVENT_BYTES."""
+
+    def to_stored_event(self, domain_event):
+        stored = super().to_stored_event(domain_event)
+        if len(stored.state) > MAX_EVENT_BYTES:
+            raise BadInput(f"the event {type(domain_event).__qualname__} would be "
+                           f"{len(stored.state)} bytes, more than the limit of "
+                           f"{MAX_EVENT_BYTES}; nothing was recorded")
+        return stored
+
+
 class ConcurrentUpdate(Exception):
     """Retried writes kept meeting a concurrent writer of the same aggregate."""
 
@@ -78,6 +95,10 @@ class ServiceApplication(Application):
 
     def construct_recorder(self):
         return self.factory.process_recorder()
+
+    def construct_mapper(self):
+        return self.factory.mapper(transcoder=self.construct_transcoder(),
+                                   mapper_class=BoundedMapper)
 
     def register_transcodings(self, transcoder):
         super().register_transcodings(transcoder)

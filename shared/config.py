@@ -133,7 +133,7 @@ class Config:
         from shared import bus  # noqa: F401 - registers the cloudevents serializer
         return {"AMQP_URI": self.amqp_uri, "max_workers": 10, "serializer": "json",
                 "ACCEPT": ["json", "cloudevents"],
-                "WEB_SERVER_ADDRESS": f"0.0.0.0:{self.http_port}"}
+                "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.http_port}"}
 
     def pg_env(self, schema, create_table=True):
         """eventsourcing's PostgreSQL settings; every service keeps its events in its own

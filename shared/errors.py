@@ -4,9 +4,10 @@
 class BadInput(Exception):
     """Input refused as a whole (exit 2); names the file, row and column where it can."""
 
-    def __init__(self, message, *, file=None, row=None, column=None):
+    def __init__(self, message, *, file=None, row=None, column=None, sheet=None):
         self.message = message
         self.file = file
+        self.sheet = sheet
         self.row = row
         self.column = column
         super().__init__(str(self))
@@ -15,6 +16,8 @@ class BadInput(Exception):
         where = []
         if self.file is not None:
             where.append(str(self.file))
+        if self.sheet is not None:
+            where.append(f"sheet {self.sheet}")
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
@@ -23,7 +26,7 @@ class BadInput(Exception):
 
     def to_dict(self):
         return {"error": "bad_input", "message": self.message, "file": self.file,
-                "row": self.row, "column": self.column}
+                "sheet": self.sheet, "row": self.row, "column": self.column}
 
 
 class Refused(Exception):

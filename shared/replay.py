@@ -1,35 +1,60 @@
 """Replay verification of a service's read tables: rebuild them from the event store into
 scratch tables beside the live ones, in bounded steps, then compare.
 
-The scratch tables live in the schema `<service>_replay`, which is dropped at the end."""
+Each run has a scratch schema of its own, `<service>_replay_<run>`, with a run id the
+service chooses: `start` creates it (and never drops anything), `finish` drops it. Two
+runs, or an auditor's run beside an operator's, never touch each other's tables, and
+no caller can name a schema to drop."""
+import re
+import uuid
+
+from shared.errors import BadInput
+
 STEP = 20000
+_RUN = re.compile(r"[0-9a-f]{16}")
 
 
-def scratch(app):
-    return [type(p)(app, schema=f"{app.schema}_replay") for p in app.projections.values()]
+def _schema(app, run):
+    if not isinstance(run, str) or not _RUN.fullmatch(run):
+        raise BadInput(f"not a replay run id: {str(run)[:40]!r}")
+    return f"{app.schema}_replay_{run}"
+
+
+def scratch(app, run):
+    schema = _schema(app, run)
+    return [type(p)(app, schema=schema) for p in app.projections.values()]
 
 
 def start(app):
-    schema = f"{app.schema}_replay"
+    run = uuid.uuid4().hex[:16]
     with app.recorder.datastore.transaction(commit=True) as cur:
-        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        cur.execute(f"CREATE SCHEMA {schema}")
-    for projection in scratch(app):
+        cur.execute(f"CREATE SCHEMA {_schema(app, run)}")
+    for projection in scratch(app, run):
         projection.create_tables()
-    return {"target": app.recorder.max_notification_id()}
+    return {"target": app.recorder.max_notification_id(), "run": run}
 
 
-def step(app, limit=STEP):
-    applied = sum(p.catch_up(max_events=limit) for p in scratch(app))
-    positions = [p.position() for p in scratch(app)]
+def step(app, run, limit=STEP):
+    _exists(app, run)
+    applied = sum(p.catch_up(max_events=limit) for p in scratch(app, run))
+    positions = [p.position() for p in scratch(app, run)]
     return {"applied": applied, "position": min(positions) if positions else 0,
             "target": app.recorder.max_notification_id()}
 
 
-def finish(app):
+def _exists(app, run):
+    with app.recorder.datastore.transaction(commit=False) as cur:
+        cur.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
+                    (_schema(app, run),))
+        if cur.fetchone() is None:
+            raise BadInput(f"no replay run {run} (finished, or never started)")
+
+
+def finish(app, run):
     """Compare each scratch table with its live twin, at the same log position."""
     differences = []
-    for live, rebuilt in zip(app.projections.values(), scratch(app)):
+    _exists(app, run)
+    for live, rebuilt in zip(app.projections.values(), scratch(app, run)):
         for _ in range(3):  # the live tables move on if the service is busy: catch both up
             live.catch_up()
             rebuilt.catch_up()
@@ -49,5 +74,5 @@ def finish(app):
                                             "rows": n, "side": side,
                                             "examples": [r["row"] for r in cur.fetchall()]})
     with app.recorder.datastore.transaction(commit=True) as cur:
-        cur.execute(f"DROP SCHEMA IF EXISTS {app.schema}_replay CASCADE")
+        cur.execute(f"DROP SCHEMA IF EXISTS {_schema(app, run)} CASCADE")
     return differences

@@ -151,14 +151,14 @@ class AuditEntrypoints:
         return replay.start(self.store)
 
     @rpc(expected_exceptions=EXPECTED)
-    def replay_step(self, identity):
+    def replay_step(self, identity, run):
         self.acting.verify(identity)
-        return replay.step(self.store)
+        return replay.step(self.store, run)
 
     @rpc(expected_exceptions=EXPECTED)
-    def replay_finish(self, identity):
+    def replay_finish(self, identity, run):
         self.acting.verify(identity)
-        return replay.finish(self.store)
+        return replay.finish(self.store, run)
 
 
 def _date(text):

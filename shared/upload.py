@@ -4,6 +4,7 @@ import os
 import tempfile
 import contextlib
 
+from shared import parse_worker
 from shared.errors import BadInput
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -36,3 +37,10 @@ def received(upload):
         with open(path, "wb") as f:
             f.write(content)
         yield path
+
+
+def parse(upload, kind, **params):
+    """The rows of an uploaded file, read by `kind`'s reader in a worker process with
+    limits (shared/parse_worker.py), so a hostile file cannot stall the service."""
+    with received(upload) as path:
+        return parse_worker.parse(kind, path, os.path.basename(path), **params)

@@ -10,9 +10,11 @@ Every form we hand out is written so that no cell turns into a formula when open
 """
 
 import datetime as dt
+import math
 import os
 import re
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from shared.errors import BadInput
 
@@ -34,15 +37,58 @@ if not openpyxl.DEFUSEDXML:
                       "set OPENPYXL_DEFUSEDXML=False")
 
 MAX_BYTES = 20 * 1024 * 1024
+# Every row counts against this, blank ones too: a file of a million empty rows costs
+# as much to parse as a full one.
 MAX_ROWS = 20000
-# Real xlsx files inflate roughly 5-15x; far beyond that is a zip bomb.
-MAX_EXPANSION = 40
+# The widest form has 13 columns; the header decides how many columns are read at all.
+MAX_COLUMNS = 64
+# Real xlsx files inflate roughly 5-15x. Both limits hold: a ratio against the file's
+# real size, and an absolute cap on what parsing may have to read.
+MAX_EXPANSION = 100
+MAX_INFLATED = 64 * 1024 * 1024
+MAX_MEMBERS = 500
+# openpyxl loads every shared string before the first row: their number is bounded by
+# what a form can use (rows times text columns), counted before anything is parsed.
+MAX_SHARED_STRINGS = 200_000
+# Cells in one row element (a row of a form has a few dozen at most).
+MAX_CELLS_PER_ROW = 1024
+# Excel's own limit for one cell; a longer string can only come from a forged file.
+MAX_CELL_CHARS = 32767
+# Text columns without a limit of their own.
+TEXT_MAX = 200
+# Numbers: at most 15 significant digits (what a cell holds exactly) and magnitudes an
+# operator can mean. Beyond that a number is a slip or an attack, never data.
+MAX_DIGITS = 15
+# Every date cell lies in these years, whatever the form; readers narrow it further
+# (the campaign, the business date).
+DATE_MIN, DATE_MAX = dt.date(1980, 1, 1), dt.date(2099, 12, 31)
+# How far after the business date a date may lie: forms are filled in ahead (a score
+# sheet dated for the visit next week), other systems report as of a cut-off. Beyond
+# that a date is a slip (2099) and would decide deadlines.
+AHEAD = dt.timedelta(days=90)
+
+
+def latest_date(today):
+    """The latest date a cell may hold, given the business date (None: no bound)."""
+    return today + AHEAD if today else None
 
 # A float holds integers exactly only up to 2**53; an 18-digit code typed into a number
 # cell has already lost digits by the time we see it.
 _EXACT_FLOAT = 2 ** 53
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Unreadable:
+    """A cell whose value cannot be taken as data (an Excel error, a formula without a
+    computed value, a number beyond any cell's precision). It is refused, naming the
+    cell, only if the reader asks for that column."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __repr__(self):
+        return f"<unreadable: {self.reason}>"
 
 
 # ---------------------------------------------------------------------------- reading
@@ -57,6 +103,10 @@ def read_sheet(path, *, sheet=None, required, optional=(), max_bytes=MAX_BYTES,
     string cells are stripped; an empty string reads as None. `name` is the file name
     to report in errors (default: the basename of `path`), for files received under a
     temporary name.
+
+    Bounded by construction: only as many columns as the header has are kept, every
+    row (blank or not) counts against `max_rows`, the sheet's declared dimension is
+    never consulted, and merged cells are refused.
     """
     fname = name or os.path.basename(str(path))
     _check_file(path, fname, max_bytes)
@@ -69,11 +119,11 @@ def read_sheet(path, *, sheet=None, required, optional=(), max_bytes=MAX_BYTES,
                 return _read(wb, fname, sheet, list(required), list(optional), max_rows)
             finally:
                 wb.close()
-    except BadInput:
+    except (BadInput, MemoryError):  # the worker's memory limit reports the latter
         raise
     except Exception as exc:  # openpyxl raises many types for damaged files
-        raise BadInput(f"not a readable xlsx file ({type(exc).__name__}: {exc})",
-                       file=fname) from exc
+        raise BadInput(f"not a readable xlsx file ({type(exc).__name__}: "
+                       f"{str(exc)[:200]})", file=fname) from exc
 
 
 def _check_file(path, fname, max_bytes):
@@ -88,13 +138,46 @@ def _check_file(path, fname, max_bytes):
                        file=fname)
     try:
         with zipfile.ZipFile(path) as zf:
-            inflated = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise BadInput("not an xlsx file (xlsx is a zip archive; is this .xls or csv?)",
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise BadInput("not an xlsx file (xlsx is a zip archive; is this .xls or csv, "
+                       "or a truncated file?)", file=fname) from None
+    if len(members) > MAX_MEMBERS:
+        raise BadInput(f"the archive has {len(members)} parts; refused (limit "
+                       f"{MAX_MEMBERS})", file=fname)
+    # The sizes are the archive's own claims; zipfile refuses to inflate a member past
+    # its declared size, so a lie cannot get past these checks either.
+    inflated = sum(info.file_size for info in members)
+    if inflated > MAX_INFLATED or inflated > max(size, 1) * MAX_EXPANSION:
+        raise BadInput(f"file inflates to {inflated} bytes from {size} (limits: "
+                       f"{MAX_EXPANSION} times its size, {MAX_INFLATED} bytes); refused as "
+                       "a zip bomb", file=fname)
+    strings = _count_shared_strings(path, fname, members)
+    if strings > MAX_SHARED_STRINGS:
+        raise BadInput(f"the file holds about {strings} distinct texts (limit "
+                       f"{MAX_SHARED_STRINGS}); refused", file=fname)
+
+
+def _count_shared_strings(path, fname, members):
+    # Each shared string is an <si> element: its closing tag ends in "si>" whatever the
+    # namespace prefix. A byte count over the (already size-capped) parts, no XML parse.
+    count = 0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in members:
+                if not info.filename.lower().endswith(".xml"):
+                    continue
+                tail = b""
+                with zf.open(info) as part:
+                    while chunk := part.read(1 << 20):
+                        block = tail + chunk
+                        count += block.count(b"/si>") + block.count(b":si>") \
+                            - tail.count(b"/si>") - tail.count(b":si>")
+                        tail = block[-4:]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise BadInput(f"a damaged xlsx file ({type(exc).__name__})",
                        file=fname) from None
-    if inflated > max(max_bytes, size) * MAX_EXPANSION:
-        raise BadInput(f"file inflates to {inflated} bytes; refused as a zip bomb",
-                       file=fname)
+    return count
 
 
 def _read(wb, fname, sheet, required, optional, max_rows):
@@ -105,39 +188,127 @@ def _read(wb, fname, sheet, required, optional, max_rows):
     else:
         raise BadInput(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})",
                        file=fname)
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None or all(_clean(v) is None for v in header):
-        raise BadInput("the header row is empty", file=fname, row=1)
+    if not hasattr(ws, "_get_source"):
+        raise BadInput(f"{ws.title!r} is a chart sheet, not a table", file=fname)
+    here = {"file": fname, "sheet": ws.title}
+    with ws._get_source() as src:
+        parser = _Parser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                         date_formats=wb._date_formats,
+                         timedelta_formats=wb._timedelta_formats)
+        rows = _bounded_rows(parser.parse(), max_rows, here)
+        header = next(rows, None)
+        if header is None or header[0] != 1:
+            raise BadInput("the header row is empty", row=1, **here)
+        positions = _header(header[1], here)
+        for title in required:
+            if title not in positions:
+                raise BadInput("missing column", row=1, column=title, **here)
+        wanted = {t: positions.get(t) for t in (*required, *optional)}
+        width = max(positions.values()) + 1
 
+        out = []
+        for number, cells in rows:
+            values = [None] * width
+            for cell in cells:
+                if cell["column"] <= width:
+                    values[cell["column"] - 1] = _clean(cell["value"])
+            if all(v is None for v in values):
+                continue
+            out.append(Row(fname, number, {t: (values[i] if i is not None else None)
+                                           for t, i in wanted.items()}, ws.title))
+    _refuse_merged(parser, here)
+    return out
+
+
+def _bounded_rows(parsed, max_rows, here):
+    """(row number, cells) for every row element, refusing past the limit: rows are
+    counted by their number, so the blank ones a file skips count too."""
+    last = 0
+    for number, cells in parsed:
+        if number <= last:
+            raise BadInput(f"row {number} comes after row {last}: the sheet's rows are "
+                           "out of order (a damaged or forged file)", row=number, **here)
+        if number > max_rows + 1:
+            raise BadInput(f"more than {max_rows} data rows (blank rows count)",
+                           row=number, **here)
+        if len(cells) > MAX_CELLS_PER_ROW:
+            raise BadInput(f"the row has {len(cells)} cells (limit {MAX_CELLS_PER_ROW})",
+                           row=number, **here)
+        last = number
+        yield number, cells
+
+
+def _header(cells, here):
     positions = {}
-    for index, raw in enumerate(header):
-        title = _clean(raw)
+    for cell in cells:
+        title = _clean(cell["value"])
         if title is None:
             continue
+        column = cell["column"]
+        letter = get_column_letter(column) if column <= 16384 else str(column)
+        if column > MAX_COLUMNS:
+            raise BadInput(f"a header in column {letter}: forms have at most "
+                           f"{MAX_COLUMNS} columns", row=1, column=letter, **here)
+        if isinstance(title, Unreadable):
+            raise BadInput(f"header in column {letter}: {title.reason}", row=1,
+                           column=letter, **here)
         title = str(title)
         if title in positions:
             raise BadInput(f"duplicate column {title!r} (columns "
-                           f"{get_column_letter(positions[title] + 1)} and "
-                           f"{get_column_letter(index + 1)})",
-                           file=fname, row=1, column=title)
-        positions[title] = index
-    for title in required:
-        if title not in positions:
-            raise BadInput("missing column", file=fname, row=1, column=title)
-    wanted = {t: positions.get(t) for t in (*required, *optional)}
+                           f"{get_column_letter(positions[title] + 1)} and {letter})",
+                           row=1, column=title, **here)
+        positions[title] = column - 1
+    if not positions:
+        raise BadInput("the header row is empty", row=1, **here)
+    return positions
 
-    out = []
-    for number, cells in enumerate(rows, start=2):
-        cells = [_clean(v) for v in cells]
-        if all(v is None for v in cells):
-            continue
-        if len(out) >= max_rows:
-            raise BadInput(f"more than {max_rows} data rows", file=fname, row=number)
-        values = {t: (cells[i] if i is not None and i < len(cells) else None)
-                  for t, i in wanted.items()}
-        out.append(Row(fname, number, values))
-    return out
+
+def _refuse_merged(parser, here):
+    # Merged cells hold their value in the first cell only, so every other cell of the
+    # range would read as empty: a value the operator sees would silently be lost.
+    merged = getattr(parser.merged_cells, "mergeCell", None) or []
+    if merged:
+        ref = str(merged[0].ref)
+        first = ref.split(":")[0]
+        row = int(re.sub(r"[^0-9]", "", first) or 0) or None
+        raise BadInput(f"merged cells {ref}: unmerge them and type the value in every "
+                       "cell", row=row, column=re.sub(r"[0-9$]", "", first) or None,
+                       **here)
+
+
+class _Parser(WorkSheetParser):
+    """openpyxl's sheet parser, with every cell it cannot turn into data kept as an
+    `Unreadable` instead of raising, guessing, or reading as empty."""
+
+    def parse_cell(self, element):
+        try:
+            cell = super().parse_cell(element)
+        except Exception as exc:  # a number of 5000 digits, a bad string index, ...
+            coordinate = element.get("r")
+            if coordinate:
+                from openpyxl.utils.cell import coordinate_to_tuple
+                try:
+                    row, column = coordinate_to_tuple(coordinate)
+                except Exception:
+                    raise BadInput(f"malformed cell reference {coordinate[:20]!r}") \
+                        from None
+            else:
+                row, column = self.row_counter, self.col_counter
+            return {"row": row, "column": column, "data_type": "e", "style_id": 0,
+                    "value": Unreadable(f"not a value a cell can hold "
+                                        f"({type(exc).__name__})")}
+        value = cell["value"]
+        if cell["data_type"] == "e":
+            cell["value"] = Unreadable(f"the cell shows the Excel error {str(value)[:20]}")
+        elif value is None and element.find(FORMULA_TAG) is not None:
+            cell["value"] = Unreadable(
+                "a formula without a computed value: open the file in Excel, let it "
+                "calculate and save it, or type the value itself")
+        elif isinstance(value, float) and not math.isfinite(value):
+            cell["value"] = Unreadable("not a finite number")
+        elif isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            cell["value"] = Unreadable(f"more than {MAX_CELL_CHARS} characters")
+        return cell
 
 
 def _clean(value):
@@ -153,6 +324,7 @@ class Row:
     file: str
     row_number: int
     values: dict
+    sheet: str | None = None
 
     def __iter__(self):  # lets callers write `for number, values in read_sheet(...)`
         return iter((self.row_number, self.values))
@@ -161,14 +333,19 @@ class Row:
         return self.values[column]
 
     def _where(self, column):
-        return {"file": self.file, "row": self.row_number, "column": column}
+        return {"file": self.file, "row": self.row_number, "column": column,
+                "sheet": self.sheet}
 
     def error(self, column, message):
         """A BadInput pointing at this row's cell in `column`."""
         return BadInput(message, **self._where(column))
 
-    def text(self, column, *, required=True, max_length=None):
+    def text(self, column, *, required=True, max_length=TEXT_MAX, multiline=False):
         return as_text(self.values[column], required=required, max_length=max_length,
+                       multiline=multiline, **self._where(column))
+
+    def code(self, column, *, required=True, max_length=TEXT_MAX):
+        return as_code(self.values[column], required=required, max_length=max_length,
                        **self._where(column))
 
     def int(self, column, *, required=True, minimum=None, maximum=None):
@@ -183,15 +360,23 @@ class Row:
         return as_number(self.values[column], required=required, minimum=minimum,
                          maximum=maximum, **self._where(column))
 
-    def date(self, column, *, required=True):
-        return as_date(self.values[column], required=required, **self._where(column))
+    def date(self, column, *, required=True, earliest=None, latest=None):
+        return as_date(self.values[column], required=required, earliest=earliest,
+                       latest=latest, **self._where(column))
 
 
 # ----------------------------------------------------------------- cell coercion
 # Each takes the raw cell value and where it came from; blank (None or whitespace)
 # returns None when required=False and is refused otherwise.
+#
+# One normalisation policy (docs/forms.md): codes, numbers and dates typed as text are
+# NFKC-normalised (full-width digits, letters and punctuation become ASCII) and then
+# read strictly in ASCII; anything else is refused. Names and free text are kept as
+# typed (stripped), and refused if they hold control, format or bidi characters.
 
 def _blank(value, required, where):
+    if isinstance(value, Unreadable):
+        raise BadInput(value.reason, **where)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise BadInput("required, but the cell is empty", **where)
@@ -199,8 +384,35 @@ def _blank(value, required, where):
     return False
 
 
-def as_text(value, *, file=None, row=None, column=None, required=True, max_length=None):
-    where = {"file": file, "row": row, "column": column}
+def _where(file, row, column, sheet):
+    return {"file": file, "row": row, "column": column, "sheet": sheet}
+
+
+def nfkc(text):
+    """Codes, numbers and dates typed as text: full-width and compatibility forms
+    become their ASCII equivalents (６-１８ -> 6-18, ２０２３年 -> 2023年)."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+# Control (Cc), format (Cf: bidi overrides, zero-width characters), surrogate and
+# private-use characters, and the Unicode line/paragraph separators.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+
+
+def _hidden_character(text, multiline):
+    for ch in text:
+        if multiline and ch == "\n":
+            continue
+        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
+            return ch
+    return None
+
+
+def as_text(value, *, file=None, row=None, column=None, sheet=None, required=True,
+            max_length=TEXT_MAX, multiline=False):
+    """A name or free text as typed (stripped). `multiline` allows line breaks (free
+    text such as evidence); every other control, format or bidi character is refused."""
+    where = _where(file, row, column, sheet)
     if _blank(value, required, where):
         return None
     if isinstance(value, bool):
@@ -211,12 +423,47 @@ def as_text(value, *, file=None, row=None, column=None, required=True, max_lengt
                            "been lost: format the cell as text and type it again)",
                            **where)
         value = int(value)
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta)):
         raise BadInput("expected text, got a date cell", **where)
+    if isinstance(value, int) and abs(value) >= _EXACT_FLOAT:
+        raise BadInput("expected text, got a number too long to be exact (format the "
+                       "cell as text and type it again)", **where)
     text = str(value).strip()
     if max_length is not None and len(text) > max_length:
         raise BadInput(f"longer than {max_length} characters", **where)
+    if multiline:
+        text = text.replace("\r\n", "\n")
+    hidden = _hidden_character(text, multiline)
+    if hidden is not None:
+        raise BadInput(f"holds the invisible or control character U+{ord(hidden):04X} "
+                       f"({unicodedata.name(hidden, 'unnamed')}); type the text again "
+                       "without it", **where)
     return text
+
+
+def as_code(value, *, file=None, row=None, column=None, sheet=None, required=True,
+            max_length=TEXT_MAX):
+    """A code (USCC, occupation, clause, city, status): NFKC-normalised, white space
+    removed, and then only printable ASCII, or refused."""
+    text = as_text(value, file=file, row=row, column=column, sheet=sheet,
+                   required=required, max_length=max_length)
+    if text is None:
+        return None
+    code = "".join(nfkc(text).split())
+    if not all(" " < ch < "\x7f" for ch in code) and not _cjk_code(code):
+        raise BadInput(f"{_show(text)} holds characters a code cannot have",
+                       **_where(file, row, column, sheet))
+    return code
+
+
+def _cjk_code(code):
+    # Some codes are words (登记状态 有效, 类型 企业, 所属地市 太原市, 四(一)5): letters
+    # and ideographs are fine, symbols and invisible characters are not.
+    return all(ch.isalnum() or ch in "-().,:;/_、—–‐‑" for ch in code)
+
+
+def _show(text, limit=40):
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _bounded(number, minimum, maximum, where):
@@ -227,47 +474,59 @@ def _bounded(number, minimum, maximum, where):
     return number
 
 
-def as_int(value, *, file=None, row=None, column=None, required=True, minimum=None,
-           maximum=None):
-    where = {"file": file, "row": row, "column": column}
-    if _blank(value, required, where):
-        return None
-    if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime)):
-        raise BadInput(f"expected a whole number, got {value!r}", **where)
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise BadInput(f"expected a whole number, got {value!r}", **where)
-        value = int(value)
-    elif isinstance(value, str):
-        if not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
-            raise BadInput(f"expected a whole number, got {value!r}", **where)
-        value = int(value.strip())
-    elif not isinstance(value, int):
-        raise BadInput(f"expected a whole number, got {value!r}", **where)
-    return _bounded(value, minimum, maximum, where)
+_DECIMAL = re.compile(r"[+-]?(?=[0-9.]{1,%d}$)[0-9]*\.?[0-9]+" % (MAX_DIGITS + 1))
+_LIMIT = 10 ** MAX_DIGITS
 
 
-def as_decimal(value, *, file=None, row=None, column=None, required=True, minimum=None,
-               maximum=None):
-    """A Decimal, exact for what the operator typed (floats go through their repr)."""
-    where = {"file": file, "row": row, "column": column}
-    if _blank(value, required, where):
-        return None
+def _to_decimal(value, where, what):
+    """The one number policy for whole-number and decimal columns alike: a number
+    cell, or text that after NFKC is plain ASCII digits with at most one decimal point
+    (no exponent, no underscores, no 'Infinity'), of at most MAX_DIGITS digits."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise BadInput(f"expected a number, got {value!r}", **where)
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise BadInput(f"expected a number, got {value!r}", **where) from None
-    if not number.is_finite():
-        raise BadInput(f"expected a number, got {value!r}", **where)
-    return _bounded(number, minimum, maximum, where)
+        raise BadInput(f"expected {what}, got {_show(str(value))}", **where)
+    if isinstance(value, str):
+        text = nfkc(value)
+        if len(text) > MAX_DIGITS + 2 or not _DECIMAL.fullmatch(text):
+            raise BadInput(f"expected {what} (digits, at most one decimal point, at most "
+                           f"{MAX_DIGITS} digits), got {_show(value)}", **where)
+        number = Decimal(text)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadInput(f"expected {what}, got {value!r}", **where)
+        number = Decimal(repr(value))
+    else:
+        number = Decimal(value)
+    if not number.is_finite() or abs(number) >= _LIMIT or (
+            number and number.adjusted() < -MAX_DIGITS):
+        raise BadInput(f"expected {what} below 10^{MAX_DIGITS}, got {_show(str(value))}",
+                       **where)
+    return number
 
 
-def as_number(value, *, file=None, row=None, column=None, required=True, minimum=None,
-              maximum=None):
-    number = as_decimal(value, file=file, row=row, column=column, required=required,
-                        minimum=minimum, maximum=maximum)
+def as_int(value, *, file=None, row=None, column=None, sheet=None, required=True,
+           minimum=None, maximum=None):
+    where = _where(file, row, column, sheet)
+    if _blank(value, required, where):
+        return None
+    number = _to_decimal(value, where, "a whole number")
+    if number != number.to_integral_value():
+        raise BadInput(f"expected a whole number, got {_show(str(value))}", **where)
+    return _bounded(int(number), minimum, maximum, where)
+
+
+def as_decimal(value, *, file=None, row=None, column=None, sheet=None, required=True,
+               minimum=None, maximum=None):
+    """A Decimal, exact for what the operator typed (floats go through their repr)."""
+    where = _where(file, row, column, sheet)
+    if _blank(value, required, where):
+        return None
+    return _bounded(_to_decimal(value, where, "a number"), minimum, maximum, where)
+
+
+def as_number(value, *, file=None, row=None, column=None, sheet=None, required=True,
+              minimum=None, maximum=None):
+    number = as_decimal(value, file=file, row=row, column=column, sheet=sheet,
+                        required=required, minimum=minimum, maximum=maximum)
     return None if number is None else float(number)
 
 
@@ -275,27 +534,40 @@ _DATE_TEXT = re.compile(
     r"([0-9]{4})\s*(?:[-/.]|年)\s*([0-9]{1,2})\s*(?:[-/.]|月)\s*([0-9]{1,2})\s*日?")
 
 
-def as_date(value, *, file=None, row=None, column=None, required=True):
+def as_date(value, *, file=None, row=None, column=None, sheet=None, required=True,
+            earliest=None, latest=None):
     """A date from a date cell, or text YYYY-MM-DD (also YYYY/MM/DD, YYYY.MM.DD and
-    YYYY年M月D日). A plain number is refused rather than read as an Excel serial day:
-    it is more often a typing slip than a date."""
-    where = {"file": file, "row": row, "column": column}
+    YYYY年M月D日, NFKC-normalised). A plain number is refused rather than read as an
+    Excel serial day: it is more often a typing slip than a date. Every date lies in
+    DATE_MIN..DATE_MAX, and in `earliest`..`latest` when given."""
+    where = _where(file, row, column, sheet)
     if _blank(value, required, where):
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        match = _DATE_TEXT.fullmatch(value.strip())
+        if value.time() != dt.time(0):
+            raise BadInput(f"expected a date, got the time {value.isoformat()}", **where)
+        date = value.date()
+    elif isinstance(value, dt.date):
+        date = value
+    elif isinstance(value, str):
+        match = _DATE_TEXT.fullmatch(nfkc(value)) if len(value) <= 40 else None
+        date = None
         if match:
             try:
-                return dt.date(*(int(g) for g in match.groups()))
+                date = dt.date(*(int(g) for g in match.groups()))
             except ValueError:
                 pass
-        raise BadInput(f"not a valid date {value!r} (write YYYY-MM-DD)", **where)
-    raise BadInput(f"expected a date, got {value!r} (format the cell as a date or "
-                   "write YYYY-MM-DD)", **where)
+        if date is None:
+            raise BadInput(f"not a valid date {_show(value)} (write YYYY-MM-DD)", **where)
+    else:
+        raise BadInput(f"expected a date, got {_show(str(value))} (format the cell as a "
+                       "date or write YYYY-MM-DD)", **where)
+    low = max(DATE_MIN, earliest) if earliest else DATE_MIN
+    high = min(DATE_MAX, latest) if latest else DATE_MAX
+    if not low <= date <= high:
+        raise BadInput(f"{date.isoformat()} is outside {low.isoformat()} .. "
+                       f"{high.isoformat()}", **where)
+    return date
 
 
 # ---------------------------------------------------------------------------- writing

@@ -195,7 +195,26 @@ class Cluster:
                 [sys.executable, "-m", "services.run", service], cwd=ROOT, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         self.wait_healthy(services)
+        if "notices" in services and "portal" not in self.processes:
+            self.start_portal()
         return self
+
+    def start_portal(self):
+        """The public portal's own process (services/portal_server.py), on http_port."""
+        log = open(os.path.join(self.logdir, "portal.log"), "ab")
+        self.processes["portal"] = subprocess.Popen(
+            [sys.executable, "-m", "services.portal_server"], cwd=ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        wait_for(self._portal_up, timeout=60, what="the portal")
+
+    def _portal_up(self):
+        import urllib.request
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/health",
+                                        timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
 
     def wait_healthy(self, services=SERVICES, timeout=60):
         rc, out, err = self.cli("health", "--wait", str(timeout), "--json")

@@ -80,11 +80,16 @@ LEVEL_MIN, LEVEL_MAX = 1, 5
 SELF_SCORE_MAX = 100
 EVIDENCE_MAX = 2000
 EVALUATOR_MAX = 100
+# A rectification report is a summary; the documents themselves are filed on paper.
+# Bounded so that no event comes near the broker's message limit.
+REPORT_MAX = 5000
 # Date validation bounds in the templates: wide, they only catch typing slips.
 _DATE_MIN = f"{to_excel(dt.date(YEAR_MIN, 1, 1)):.0f}"
 _DATE_MAX = f"{to_excel(dt.date(YEAR_MAX, 12, 31)):.0f}"
 
-OCCUPATION_CODE = re.compile(r"\d-\d{2}-\d{2}-\d{2}")
+# ASCII digits only: `\d` would also match full-width ６, and a code stored as typed
+# never matches the filing scope (the normalisation is xlsx.as_code's NFKC).
+OCCUPATION_CODE = re.compile(r"[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}")
 # Chinese input methods produce full-width or dash-like hyphens and parentheses.
 _HYPHENS = str.maketrans({"－": "-", "—": "-", "–": "-", "‐": "-", "‑": "-"})
 _PARENS = str.maketrans({"（": "(", "）": ")"})
@@ -170,20 +175,23 @@ class RectificationRow:
 
 # ---------------------------------------------------------------------------- readers
 
-def read_score_sheet(path, rubric: Rubric, *, name=None) -> list[ScoreRow]:
-    """附件2: one row per institution, scored on every area of `rubric`."""
+def read_score_sheet(path, rubric: Rubric, *, name=None, period=None) -> list[ScoreRow]:
+    """附件2: one row per institution, scored on every area of `rubric`. `period`
+    (first, last) bounds 评估日期: the campaign's year up to the business date."""
     fname = _file_name(path, name)
     areas = rubric.short_names
     rows = xlsx.read_sheet(path, required=[COL_USCC, *areas, COL_EVALUATOR,
                                            COL_EVALUATED_ON], name=fname)
     rows = _filled(rows, fname)
     seen = {}
-    return [_score_row(row, rubric, seen) for row in rows]
+    return [_score_row(row, rubric, seen, period) for row in rows]
 
 
-def _score_row(row, rubric, seen):
+def _score_row(row, rubric, seen, period):
     code = _uscc(row, seen)
-    typed = {a: row.get(a) for a in rubric.short_names}
+    # Each area through the one number policy first (NFKC, 15 digits): the rubric then
+    # sees only plain numbers, never 1e999999 or a 5000-digit integer.
+    typed = {a: _area(row, a) for a in rubric.short_names}
     try:
         score = rubric.score(typed)
     except ScoreError as exc:
@@ -191,7 +199,16 @@ def _score_row(row, rubric, seen):
     areas = {a: json_number(to_decimal(v, a)) for a, v in typed.items()}
     return ScoreRow(row.row_number, code, areas, score.to_dict(),
                     row.text(COL_EVALUATOR, max_length=EVALUATOR_MAX),
-                    row.date(COL_EVALUATED_ON).isoformat())
+                    _dated(row, COL_EVALUATED_ON, period).isoformat())
+
+
+def _area(row, area):
+    return row.decimal(area, required=False)
+
+
+def _dated(row, column, period):
+    first, last = period or (None, None)
+    return row.date(column, earliest=first, latest=last)
 
 
 def read_self_assessment(path, *, name=None) -> list[SelfAssessmentRow]:
@@ -261,7 +278,7 @@ def _activity_row(row, institutions, seen):
 
 
 def _occupation(row):
-    text = "".join(row.text(COL_OCCUPATION).split()).translate(_HYPHENS)
+    text = row.code(COL_OCCUPATION, max_length=40).translate(_HYPHENS)
     if not OCCUPATION_CODE.fullmatch(text):
         raise row.error(COL_OCCUPATION, f"{text!r} is not a 职业分类大典 code of the form "
                                         "D-DD-DD-DD (e.g. 6-18-02-04)")
@@ -284,12 +301,13 @@ def read_findings(path, *, name=None) -> list[FindingRow]:
                                         "for one clause in one row")
         seen[code, clause] = row.row_number
         out.append(FindingRow(row.row_number, code, clause,
-                              row.text(COL_EVIDENCE, max_length=EVIDENCE_MAX)))
+                              row.text(COL_EVIDENCE, max_length=EVIDENCE_MAX,
+                                       multiline=True)))
     return out
 
 
 def _clause(row):
-    text = row.text(COL_CLAUSE)
+    text = row.code(COL_CLAUSE, max_length=40)
     # parse_clause strips blanks; full-width parentheses are normalised here as well so
     # that 四（一）5 typed with a Chinese input method is accepted.
     try:
@@ -305,15 +323,17 @@ def _clause(row):
     raise row.error(COL_CLAUSE, f"unknown clause {text!r}; findings are: {allowed}")
 
 
-def read_rectification(path, *, name=None) -> list[RectificationRow]:
-    """Rectification reports (四(二)): one row per institution."""
+def read_rectification(path, *, name=None, period=None) -> list[RectificationRow]:
+    """Rectification reports (四(二)): one row per institution. `period` (first, last)
+    bounds 提交日期: the campaign's year up to the business date."""
     fname = _file_name(path, name)
     rows = xlsx.read_sheet(path, required=[COL_USCC, COL_REPORT, COL_SUBMITTED_ON],
                            name=fname)
     rows = _filled(rows, fname)
     seen = {}
-    return [RectificationRow(row.row_number, _uscc(row, seen), row.text(COL_REPORT),
-                             row.date(COL_SUBMITTED_ON).isoformat())
+    return [RectificationRow(row.row_number, _uscc(row, seen),
+                             row.text(COL_REPORT, max_length=REPORT_MAX, multiline=True),
+                             _dated(row, COL_SUBMITTED_ON, period).isoformat())
             for row in rows]
 
 
@@ -335,7 +355,7 @@ def _filled(rows, fname, where=""):
 
 def _uscc(row, seen=None):
     """The row's USCC, canonical; with `seen`, a second row for one code is refused."""
-    code = uscc_codes.normalise(row.text(COL_USCC))
+    code = uscc_codes.normalise(row.code(COL_USCC, max_length=40))
     reason = uscc_codes.problem(code)
     if reason:
         raise row.error(COL_USCC, f"invalid USCC {code}: {reason}")
@@ -352,10 +372,10 @@ def _on_sheet(sheet):
     try:
         yield
     except BadInput as exc:
-        if exc.row is None:
+        if exc.row is None or exc.sheet is not None:
             raise
-        raise BadInput(f"sheet {sheet}: {exc.message}", file=exc.file, row=exc.row,
-                       column=exc.column) from None
+        raise BadInput(exc.message, file=exc.file, row=exc.row, column=exc.column,
+                       sheet=sheet) from None
 
 
 # ------------------------------------------------------------------------ templates
@@ -506,8 +526,11 @@ _FINDING_COLUMNS = (
 
 _RECTIFICATION_COLUMNS = (
     _USCC, _NAME,
-    _Column(COL_REPORT, "整改情况说明(必填)",
-            "what the institution rectified (the report); required", 60),
+    _Column(COL_REPORT, f"整改情况说明(必填,不超过 {REPORT_MAX} 字)",
+            f"what the institution rectified (the report); required, at most "
+            f"{REPORT_MAX} characters", 60,
+            _text_length("lessThanOrEqual", REPORT_MAX,
+                         f"整改情况不超过 {REPORT_MAX} 字")),
     _Column(COL_SUBMITTED_ON, "提交日期,YYYY-MM-DD",
             "date the rectification was submitted", 14, _date(COL_SUBMITTED_ON)),
 )

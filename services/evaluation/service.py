@@ -1,7 +1,7 @@
 """The evaluation service: the campaign, and the forms handed in by jurisdiction."""
 from nameko.rpc import RpcProxy, rpc
 
-from shared import upload
+from shared import upload, xlsx
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.evaluation import campaign as campaign_module, forms, rectification
@@ -45,31 +45,36 @@ class EvaluationService(AuditEntrypoints):
         campaign = self.store.current_campaign()
         return campaign.notice if campaign else None
 
-    def _submit(self, identity, file, read, record):
+    def _submit(self, identity, file, kind, record, **params):
         with self.acting(identity, campaign=self._campaign()) as operator:
             operator.require_writer()
-            with upload.received(file) as path:
-                rows = read(path, file["filename"])
+            rows = upload.parse(file, kind, **params)
             return record(operator, file["filename"], rows)
+
+    def _period(self):
+        """The dates a form may give: from the campaign's year to the business date
+        (and the days a form may be dated ahead, xlsx.latest_date)."""
+        campaign = self.store.require_campaign()
+        first = min(campaign.milestone(m) for m in campaign_module.MILESTONES)
+        return first.replace(month=1, day=1), xlsx.latest_date(self.acting.clock.today())
 
     @rpc(expected_exceptions=EXPECTED)
     def submit_self_assessment(self, identity, file):
         today = self.acting.clock.today()
-        return self._submit(identity, file, lambda p, n: forms.read_self_assessment(p, name=n),
+        return self._submit(identity, file, forms.SELF_ASSESSMENT,
                             lambda op, n, rows: self.store.submit_self_assessments(
                                 op, n, rows, today))
 
     @rpc(expected_exceptions=EXPECTED)
     def submit_score_sheet(self, identity, file):
-        def read(path, name):
-            rubric = Rubric.from_dict(self.store.require_campaign().rubric)
-            return forms.read_score_sheet(path, rubric, name=name)
-        return self._submit(identity, file, read, self.store.submit_scores)
+        rubric = Rubric.from_dict(self.store.require_campaign().rubric)
+        return self._submit(identity, file, forms.SCORE_SHEET, self.store.submit_scores,
+                            rubric=rubric, period=self._period())
 
     @rpc(expected_exceptions=EXPECTED)
     def submit_findings(self, identity, file):
         today = self.acting.clock.today()
-        return self._submit(identity, file, lambda p, n: forms.read_findings(p, name=n),
+        return self._submit(identity, file, forms.FINDINGS,
                             lambda op, n, rows: self.store.submit_findings(op, n, rows, today))
 
     @rpc(expected_exceptions=EXPECTED)
@@ -82,8 +87,8 @@ class EvaluationService(AuditEntrypoints):
                 identity, sorted({row.uscc for row in rows}))
             rectification.check_periods(filename, rows, windows, today)
             return self.store.submit_rectifications(operator, filename, rows)
-        return self._submit(identity, file, lambda p, n: forms.read_rectification(p, name=n),
-                            record)
+        return self._submit(identity, file, forms.RECTIFICATION, record,
+                            period=self._period())
 
     @rpc(expected_exceptions=EXPECTED)
     def accept_excuse(self, identity, uscc, reason):

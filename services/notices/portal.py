@@ -14,6 +14,7 @@ PINGGU_SITE_SECURITY (the 公安机关备案号 line).
 import json
 import os
 import re
+import uuid
 
 from services.notices import followups, pdf, publications
 
@@ -153,3 +154,70 @@ def atom(described, base_url):
     updated = max((n["updated"] for n in described), default="2023-01-01T00:00:00+08:00")
     return publications.atom_feed(described, base_url=base_url, updated=updated)
 
+
+
+# -- routes: what the portal process answers to GET (services/portal_server.py) ---------
+
+TYPES = {"html": "text/html; charset=utf-8", "json": "application/json; charset=utf-8",
+         "xlsx": publications.XLSX_TYPE, "atom": "application/atom+xml; charset=utf-8",
+         "feed": "application/feed+json; charset=utf-8", "text": "text/plain; charset=utf-8",
+         "pdf": "application/pdf"}
+NOT_FOUND = (404, TYPES["text"], b"not found", {})
+
+
+def route(app, path, args, base_url):
+    """One GET: (status, content type or None, body or None, extra headers). `app` is the
+    notices application, read only: the portal reads what is already projected."""
+    if path == "/":
+        return 302, None, None, {"Location": "/index.html"}
+    if path == "/health":
+        return 200, TYPES["json"], b'{"ok": true}', {}
+    if path == "/index.html":
+        return 200, TYPES["html"], index_page(app).encode(), {}
+    if path == "/search":
+        location, body = search(app, args.get("q", ""))
+        if location:
+            return 302, None, None, {"Location": f"/{location}"}
+        return 200, TYPES["html"], body, {}
+    if path in ("/feed.atom", "/feed.json"):
+        described = feed_notices(app.published_notices(fresh=False))
+        if path == "/feed.atom":
+            return 200, TYPES["atom"], atom(described, base_url).encode(), {}
+        body = json.dumps(publications.json_feed(described, base_url=base_url),
+                          ensure_ascii=False).encode()
+        return 200, TYPES["feed"], body, {}
+    if path.startswith("/institutions/") and path.count("/") == 2:
+        stem, _, kind = path[len("/institutions/"):].rpartition(".")
+        body = institution_page(app, stem) if kind == "html" else None
+        return (200, TYPES["html"], body, {}) if body is not None else NOT_FOUND
+    if path.startswith("/notices/") and path.count("/") == 2:
+        return _notice_file(app, path[len("/notices/"):])
+    if path == "/api/decided":
+        jurisdiction = args.get("jurisdiction")
+        cases = [c for c in app.published()
+                 if jurisdiction is None or c["jurisdiction"] == jurisdiction]
+        body = json.dumps({"cases": cases}, ensure_ascii=False).encode()
+        return 200, TYPES["json"], body, {}
+    return NOT_FOUND
+
+
+def _notice_file(app, filename):
+    if filename.endswith(".checkpoint.json"):
+        # The signed checkpoint of the history published beside the notice (security.md).
+        from shared import checkpoint
+        body = checkpoint.portal_files(app.config).get(f"notices/{filename}")
+        return (200, TYPES["json"], body, {}) if body is not None else NOT_FOUND
+    stem, _, kind = filename.rpartition(".")
+    try:
+        notice = uuid.UUID(stem)
+    except ValueError:
+        return NOT_FOUND
+    if kind == "html":
+        body = notice_page(app, notice)
+    elif kind == "pdf":
+        body = notice_pdf(app, notice)
+    elif kind in ("json", "xlsx"):
+        body = app.notice_file(notice, kind)
+    else:
+        body = None
+    return (200, TYPES[kind], body, {}) if body is not None else NOT_FOUND

@@ -36,6 +36,10 @@ class LegalStatus:
     def to_dict(self):
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["uscc"], d["status"], d["legal_valid_until"], d["reported_on"])
+
 
 @dataclass(frozen=True)
 class Activity:
@@ -46,16 +50,21 @@ class Activity:
     def to_dict(self):
         return {"uscc": self.uscc, "year": self.year, "rows": list(self.rows)}
 
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["uscc"], d["year"], tuple(d["rows"]))
+
 
 def _uscc(row):
-    code = uscc.normalise(row.text(COL_USCC))
+    code = uscc.normalise(row.code(COL_USCC, max_length=40))
     reason = uscc.problem(code)
     if reason:
         raise row.error(COL_USCC, f"invalid USCC {code}: {reason}")
     return code
 
 
-def read_legal_status(path, *, name=None):
+def read_legal_status(path, *, name=None, today=None):
+    """`today`, the business date, bounds 报告日期 (xlsx.latest_date)."""
     rows = xlsx.read_sheet(path, required=[COL_USCC, COL_STATUS, COL_REPORTED_ON],
                            optional=[COL_LEGAL_VALID_UNTIL], name=name)
     out, seen = [], {}
@@ -65,25 +74,27 @@ def read_legal_status(path, *, name=None):
             raise row.error(COL_USCC, f"duplicate USCC {code}: rows {seen[code]} and "
                                       f"{row.row_number}")
         seen[code] = row.row_number
-        status = STATUSES.get(row.text(COL_STATUS))
+        status = STATUSES.get(row.code(COL_STATUS, max_length=40))
         if status is None:
             raise row.error(COL_STATUS, "status must be one of 有效, 已过期, 年报异常")
         until = row.date(COL_LEGAL_VALID_UNTIL, required=False)
         out.append(LegalStatus(code, status, until and until.isoformat(),
-                               row.date(COL_REPORTED_ON).isoformat()))
+                               row.date(COL_REPORTED_ON,
+                                        latest=xlsx.latest_date(today)).isoformat()))
     _not_empty(out, path, name)
     return out
 
 
-def read_activity(path, *, name=None):
+def read_activity(path, *, name=None, today=None):
+    """`today`, the business date: no activity is reported for a year not yet begun."""
     from services.registry.filing import OCCUPATION_CODE
     rows = xlsx.read_sheet(path, required=[COL_USCC, COL_YEAR, COL_OCCUPATION, COL_LEVEL,
                                            COL_CERTIFIED], name=name)
     by_key, seen = {}, {}
     for row in rows:
         code = _uscc(row)
-        year = row.int(COL_YEAR, minimum=2015, maximum=2100)
-        occupation = row.text(COL_OCCUPATION)
+        year = row.int(COL_YEAR, minimum=2015, maximum=today.year if today else 2100)
+        occupation = row.code(COL_OCCUPATION, max_length=40)
         if not OCCUPATION_CODE.fullmatch(occupation):
             raise row.error(COL_OCCUPATION, f"not an occupation code like 6-18-02-04: "
                                             f"{occupation}")

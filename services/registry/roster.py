@@ -92,10 +92,11 @@ class RosterRow:
         )
 
 
-def read_roster(path, *, name=None):
+def read_roster(path, *, name=None, today=None):
     """Every institution of a roster file, or BadInput for the first problem.
 
-    `name` is the file name to report (default: basename of path)."""
+    `name` is the file name to report (default: basename of path); `today`, the
+    business date, bounds 公开发布日期 (xlsx.latest_date)."""
     rows = xlsx.read_sheet(path, required=list(COLUMNS), name=name)
     if not rows:
         raise BadInput("the roster has no institutions",
@@ -103,7 +104,7 @@ def read_roster(path, *, name=None):
     out = []
     first_row_of = {}
     for row in rows:
-        record = _parse_row(row)
+        record = _parse_row(row, today)
         if record.uscc in first_row_of:
             raise row.error(COL_USCC, f"duplicate USCC {record.uscc}: rows "
                                       f"{first_row_of[record.uscc]} and {row.row_number}")
@@ -112,8 +113,8 @@ def read_roster(path, *, name=None):
     return out
 
 
-def _parse_row(row):
-    code = uscc.normalise(row.text(COL_USCC))
+def _parse_row(row, today=None):
+    code = uscc.normalise(row.code(COL_USCC, max_length=40))
     reason = uscc.problem(code)
     if reason:
         raise row.error(COL_USCC, f"invalid USCC {code}: {reason}")
@@ -121,15 +122,15 @@ def _parse_row(row):
     name = row.text(COL_NAME, max_length=200)
 
     try:
-        category = Category.parse(row.text(COL_CATEGORY))
+        category = Category.parse(row.code(COL_CATEGORY, max_length=40))
     except ValueError as exc:
         raise row.error(COL_CATEGORY, str(exc)) from None
     try:
-        level = Level.parse(row.text(COL_LEVEL))
+        level = Level.parse(row.code(COL_LEVEL, max_length=40))
     except ValueError as exc:
         raise row.error(COL_LEVEL, str(exc)) from None
 
-    city_text = row.text(COL_CITY, required=False)
+    city_text = row.code(COL_CITY, required=False, max_length=40)
     city = None
     if city_text is not None:
         # A provincial institution may still give the city it sits in; it is kept as
@@ -142,19 +143,19 @@ def _parse_row(row):
         raise row.error(COL_CITY, "required for a 市级 institution: its city decides "
                                   "who evaluates it")
 
-    published_on = row.date(COL_PUBLISHED)
+    published_on = row.date(COL_PUBLISHED, latest=xlsx.latest_date(today))
     valid_until = row.date(COL_VALID_UNTIL)
     if valid_until < published_on:
         raise row.error(COL_VALID_UNTIL, f"filing ends {valid_until.isoformat()}, before "
                                          f"it was published {published_on.isoformat()}")
 
     try:
-        scope = parse_scope(row.text(COL_SCOPE))
+        scope = parse_scope(row.code(COL_SCOPE, max_length=2000))
     except ValueError as exc:
         raise row.error(COL_SCOPE, f"malformed filing scope: {exc}") from None
 
     legal_text = row.get(COL_LEGAL_VALID_UNTIL)
-    if isinstance(legal_text, str) and legal_text in _NO_END_DATE_WORDS:
+    if isinstance(legal_text, str) and xlsx.nfkc(legal_text) in _NO_END_DATE_WORDS:
         legal_valid_until = None
     else:
         legal_valid_until = row.date(COL_LEGAL_VALID_UNTIL)

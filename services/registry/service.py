@@ -4,7 +4,6 @@ from nameko.rpc import rpc
 from shared import upload
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
-from services.registry import facts
 from services.registry.application import Filings, Registry
 from services.registry.directory import DirectoryEntrypoints
 
@@ -17,27 +16,23 @@ class RegistryService(AuditEntrypoints, DirectoryEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def import_roster(self, identity, file):
-        from services.registry.roster import read_roster
         with self.acting(identity) as operator:
             operator.require_role("province")
-            with upload.received(file) as path:
-                rows = read_roster(path, name=file["filename"])
+            rows = upload.parse(file, "roster", today=self.acting.clock.today())
             return self.store.import_roster([row.to_dict() for row in rows])
 
     @rpc(expected_exceptions=EXPECTED)
     def report_legal_status(self, identity, file):
-        return self._report(identity, file, facts.read_legal_status,
-                            self.store.report_legal_status)
+        return self._report(identity, file, "legal-status", self.store.report_legal_status)
 
     @rpc(expected_exceptions=EXPECTED)
     def report_activity(self, identity, file):
-        return self._report(identity, file, facts.read_activity, self.store.report_activity)
+        return self._report(identity, file, "activity", self.store.report_activity)
 
-    def _report(self, identity, file, read, record):
+    def _report(self, identity, file, kind, record):
         with self.acting(identity) as operator:
             operator.require_role("province")
-            with upload.received(file) as path:
-                rows = read(path, name=file["filename"])
+            rows = upload.parse(file, kind, today=self.acting.clock.today())
             return record(rows, source=f"xlsx:{operator.id}", filename=file["filename"])
 
     @inbox("registry")

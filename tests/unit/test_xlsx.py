@@ -1,5 +1,6 @@
 import datetime as dt
 import os
+import re
 import zipfile
 from decimal import Decimal
 
@@ -263,3 +264,118 @@ def test_row_helper():
 
 def test_limits_are_the_documented_defaults():
     assert xlsx.MAX_BYTES == 20 * 1024 * 1024 and xlsx.MAX_ROWS == 20000
+
+
+# ------------------------------------------------------------- hostile cell values
+# Hypothesis over every column type (issue 13): each coercion either returns the
+# documented normalisation of what was typed or refuses with BadInput naming the cell;
+# it never raises anything else and never changes a value silently.
+
+import math  # noqa: E402
+import unicodedata  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_WHERE = {"file": "f.xlsx", "sheet": "S", "row": 7, "column": "C"}
+
+_digits = st.text(alphabet="0123456789０１２３４５６７８９", min_size=1, max_size=25)
+_numberish = st.one_of(
+    _digits,
+    st.builds(lambda sign, a, b: f"{sign}{a}.{b}", st.sampled_from(["", "-", "+", "－"]),
+              _digits, _digits),
+    st.sampled_from(["1e999999", "1_8", "Infinity", "NaN", "-0", "٣", "1,000", "0x10",
+                     "9" * 5000, " 12 ", "１２", "1.", ".5", "1e3"]),
+    st.text(max_size=30))
+_cell = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-10**30, max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True), st.decimals(allow_nan=True),
+    st.dates(), st.datetimes(), _numberish, st.text(max_size=300),
+    st.builds(xlsx.Unreadable, st.text(max_size=20)))
+
+
+def _refusal_names_the_cell(exc):
+    assert isinstance(exc, BadInput)
+    assert (exc.file, exc.sheet, exc.row, exc.column) == ("f.xlsx", "S", 7, "C")
+
+
+def _coerce(function, value, **options):
+    try:
+        return function(value, **_WHERE, **options), None
+    except BadInput as exc:
+        _refusal_names_the_cell(exc)
+        return None, exc
+
+
+@pytest.mark.parametrize("coerce", [as_int, as_decimal])
+@settings(max_examples=400, deadline=None)
+@given(value=_cell)
+def test_numbers_are_what_was_typed_or_refused(coerce, value):
+    number, refused = _coerce(coerce, value, required=False)
+    if refused or number is None:
+        return
+    assert isinstance(number, int if coerce is as_int else Decimal)
+    assert abs(number) < 10 ** xlsx.MAX_DIGITS
+    if isinstance(value, str):
+        assert Decimal(unicodedata.normalize("NFKC", value).strip()) == number
+    elif isinstance(value, float):
+        assert math.isfinite(value) and float(number) == value
+    else:
+        assert not isinstance(value, bool) and value == number
+
+
+@settings(max_examples=400, deadline=None)
+@given(_numberish)
+def test_whole_number_and_decimal_columns_follow_one_policy(text):
+    """`１８` and `1_8` are read the same way in every numeric column (they were not)."""
+    whole, whole_refused = _coerce(as_int, text)
+    decimal, decimal_refused = _coerce(as_decimal, text)
+    if whole_refused is None:
+        assert decimal == whole
+    if decimal_refused is not None:
+        assert whole_refused is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(_cell, st.booleans())
+def test_text_is_kept_as_typed_or_refused(value, multiline):
+    text, refused = _coerce(as_text, value, required=False, multiline=multiline)
+    if refused or text is None:
+        return
+    if isinstance(value, str):
+        expected = value.strip()
+        assert text == (expected.replace("\r\n", "\n") if multiline else expected)
+    assert len(text) <= xlsx.TEXT_MAX
+    for ch in text:
+        assert unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") or (
+            multiline and ch == "\n")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_cell, st.text(alphabet="６-１８－０２ ０４ABC（一）\u202e\u200b", max_size=30)))
+def test_codes_are_nfkc_of_what_was_typed_or_refused(value):
+    code, refused = _coerce(xlsx.as_code, value, required=False)
+    if refused or code is None:
+        return
+    if isinstance(value, str):
+        assert code == "".join(unicodedata.normalize("NFKC", value).split())
+    assert code and not any(ch.isspace() for ch in code)
+    assert all(unicodedata.category(ch)[0] != "C" for ch in code)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_cell, st.dates(), st.dates())
+def test_dates_are_what_was_typed_within_bounds_or_refused(value, a, b):
+    earliest, latest = min(a, b), max(a, b)
+    date, refused = _coerce(as_date, value, required=False, earliest=earliest,
+                            latest=latest)
+    if refused or date is None:
+        return
+    assert max(earliest, xlsx.DATE_MIN) <= date <= min(latest, xlsx.DATE_MAX)
+    if isinstance(value, dt.datetime):
+        assert date == value.date()
+    elif isinstance(value, dt.date):
+        assert date == value
+    else:
+        digits = [int(g) for g in re.findall(r"[0-9]+", unicodedata.normalize("NFKC",
+                                                                              value))]
+        assert digits == [date.year, date.month, date.day]

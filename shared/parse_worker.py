@@ -1,0 +1,179 @@
+"""Parsing an uploaded file in a worker process of its own, with CPU, memory and time
+limits, so that a hostile file cannot stall the service that received it.
+
+A service's greenthreads share one OS thread: a parse that runs 15 s of pure Python
+(openpyxl, XML) stalls every other RPC, the inbox and the outbox of that service for 15 s.
+So each upload is parsed by `python -m shared.parse_worker`, started per file, which
+first limits itself (RLIMIT_CPU, RLIMIT_AS, no file writes) and then runs the one reader
+named by the request. The service waits for it through eventlet's green subprocess,
+so its hub keeps serving while the worker parses. The worker answers with data (the rows
+as dicts, or the BadInput naming the cell); a worker the kernel stops (CPU, memory) or
+that overruns the wall-clock limit is killed, and the file is refused as a whole.
+
+The seven readers (docs/forms.md): roster, legal-status, activity, self-assessment,
+score-sheet, findings, rectification.
+"""
+import datetime as dt
+import importlib
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from shared.errors import BadInput
+
+# kind -> (module, reader, row class): the row class's from_dict rebuilds what the
+# worker sent as JSON.
+READERS = {
+    "roster": ("services.registry.roster", "read_roster", "RosterRow"),
+    "legal-status": ("services.registry.facts", "read_legal_status", "LegalStatus"),
+    "activity": ("services.registry.facts", "read_activity", "Activity"),
+    "self-assessment": ("services.evaluation.forms", "read_self_assessment",
+                        "SelfAssessmentRow"),
+    "score-sheet": ("services.evaluation.forms", "read_score_sheet", "ScoreRow"),
+    "findings": ("services.evaluation.forms", "read_findings", "FindingRow"),
+    "rectification": ("services.evaluation.forms", "read_rectification",
+                      "RectificationRow"),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one parse may use. The largest legitimate form (20,000 rows) parses in a
+    few seconds and well under 300 MB; these leave room for a loaded machine."""
+    cpu_seconds: int = 30
+    memory_bytes: int = 1024 * 1024 * 1024
+    wall_seconds: int = 120
+
+
+LIMITS = Limits()
+
+
+def parse(kind, path, name, *, limits=LIMITS, **params):
+    """The rows `kind`'s reader finds in the file at `path` (reported as `name`), read in
+    a worker process within `limits`; raises BadInput as the reader would, or when the
+    worker exceeds its limits. `params` are the reader's keyword arguments: dates,
+    pairs of dates, and a rubric (given as its dict)."""
+    module, _, row_class = READERS[kind]
+    result = run_worker(request(kind, path, name, **params), limits, name)
+    if "bad_input" in result:
+        raise BadInput(**result["bad_input"])
+    cls = getattr(importlib.import_module(module), row_class)
+    return [cls.from_dict(row) for row in result["rows"]]
+
+
+def request(kind, path, name, **params):
+    """What a worker is asked: JSON bytes."""
+    return json.dumps({"kind": kind, "path": os.fspath(path), "name": name,
+                       "params": _encode(params)}).encode()
+
+
+def run_worker(request, limits, name):
+    """Run one worker on `request` (JSON bytes); its answer as a dict: `rows` or
+    `bad_input`, and `usage` (the CPU seconds and peak memory it used)."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    # `subprocess` is eventlet's green one once the service has monkey-patched: waiting
+    # for the worker yields to the hub.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shared.parse_worker", str(limits.cpu_seconds),
+         str(limits.memory_bytes)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        out, err = proc.communicate(request, timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise BadInput(f"reading the file took longer than {limits.wall_seconds} s; "
+                       "refused (rule: parse limits)", file=name) from None
+    if proc.returncode == 0:
+        try:
+            return json.loads(out)
+        except ValueError:
+            pass
+    raise BadInput(_why(proc.returncode, err, limits), file=name)
+
+
+def _why(returncode, err, limits):
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return (f"reading the file needed more than {limits.cpu_seconds} s of CPU; "
+                "refused (rule: parse limits)")
+    if returncode == _MEMORY_EXIT or b"MemoryError" in err[-2000:]:
+        return (f"reading the file needed more than {limits.memory_bytes // 2**20} MiB; "
+                "refused (rule: parse limits)")
+    # Anything else is a bug of ours, not the operator's: say so without the traceback,
+    # which the service's log keeps.
+    sys.stderr.write(err[-4000:].decode(errors="replace"))
+    return f"the file could not be read (worker exit {returncode}); refused"
+
+
+_MEMORY_EXIT = 3
+
+
+def _encode(params):
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, dt.date):
+            value = {"date": value.isoformat()}
+        elif isinstance(value, tuple) and all(isinstance(v, dt.date) for v in value):
+            value = {"dates": [v.isoformat() for v in value]}
+        elif hasattr(value, "to_dict"):
+            value = {"rubric": value.to_dict()}
+        out[key] = value
+    return out
+
+
+def _decode(params):
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and "date" in value:
+            value = dt.date.fromisoformat(value["date"])
+        elif isinstance(value, dict) and "dates" in value:
+            value = tuple(dt.date.fromisoformat(v) for v in value["dates"])
+        elif isinstance(value, dict) and "rubric" in value:
+            from services.evaluation.rubric import Rubric
+            value = Rubric.from_dict(value["rubric"])
+        out[key] = value
+    return out
+
+
+# ------------------------------------------------------------------- the worker side
+
+def _limit_self(cpu_seconds, memory_bytes):
+    # The soft CPU limit sends SIGXCPU (which ends the process); the hard one, a second
+    # later, SIGKILL in case SIGXCPU is caught.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # reads only: no file written
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def main(argv):
+    cpu_seconds, memory_bytes = int(argv[0]), int(argv[1])
+    _limit_self(cpu_seconds, memory_bytes)
+    try:
+        request = json.loads(sys.stdin.buffer.read())
+        module, reader, _ = READERS[request["kind"]]
+        read = getattr(importlib.import_module(module), reader)
+        try:
+            rows = read(request["path"], name=request["name"],
+                        **_decode(request["params"]))
+            answer = {"rows": [row.to_dict() for row in rows]}
+        except BadInput as exc:
+            answer = {"bad_input": {k: v for k, v in exc.to_dict().items()
+                                    if k != "error"}}
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        answer["usage"] = {"cpu_seconds": usage.ru_utime + usage.ru_stime,
+                           "max_rss_bytes": usage.ru_maxrss * 1024}
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False))
+        sys.stdout.flush()
+    except MemoryError:
+        os._exit(_MEMORY_EXIT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
