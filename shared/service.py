@@ -6,7 +6,7 @@ import datetime
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from shared import audit, config as config_module, log, metadata, operators, replay
+from shared import audit, config as config_module, db, log, metadata, operators, replay
 from shared.clock import Clock
 from shared.errors import BadInput, Refused
 
@@ -70,15 +70,18 @@ class AuditEntrypoints:
     Reading only: any operator may call."""
 
     @rpc
+    @db.read_retried
     def settled(self):
         return self.store.settled()
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def case(self, identity, uscc, as_of=None):
         self.acting.verify(identity)
         return self.store.case(uscc, _date(as_of))
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def history(self, identity, uscc):
         from shared.application import case_id
         self.acting.verify(identity)

@@ -180,6 +180,12 @@ class Cluster:
             conn.close()
 
 
+    def terminate_backends(self):
+        """End every PostgreSQL session of this cluster's database (and of no other)."""
+        return self.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()", (self.name,))[0][0]
+
+
 def wait_for(predicate, timeout=30, interval=0.2, what="condition"):
     deadline = time.monotonic() + timeout
     while True:

@@ -1,7 +1,7 @@
 """The evaluation service: the campaign, and the forms handed in by jurisdiction."""
 from nameko.rpc import rpc
 
-from shared import upload
+from shared import db, upload
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.evaluation import campaign as campaign_module, forms
@@ -29,6 +29,7 @@ class EvaluationService(AuditEntrypoints):
             return self.store.open_campaign(spec)
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def campaign(self, identity):
         """The open campaign, with its rubric (templates are written from it)."""
         self.acting.verify(identity)
@@ -36,6 +37,7 @@ class EvaluationService(AuditEntrypoints):
         return {**campaign.to_dict(), "rubric": campaign.rubric}
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def campaign_status(self, identity):
         self.acting.verify(identity)
         return self.store.status(self.acting.clock.today())
