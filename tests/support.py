@@ -2,9 +2,11 @@
 PostgreSQL, in a database and a RabbitMQ virtual host of their own, removed afterwards."""
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -19,6 +21,44 @@ def _die_with_parent():
     (Linux's PR_SET_PDEATHSIG), so no cluster outlives the run that started it."""
     import ctypes
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+class _Launcher:
+    """Starts the services from one thread that lives as long as the test process.
+
+    Linux ties PR_SET_PDEATHSIG to the thread that forked, not to the process: a service
+    restarted from a helper thread (a fault-injection run) would be killed the moment that
+    thread ended."""
+
+    def __init__(self):
+        self._requests = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread = None
+
+    def popen(self, *args, **kwargs):
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, daemon=True,
+                                                name="service-launcher")
+                self._thread.start()
+        answer = queue.Queue(maxsize=1)
+        self._requests.put((args, kwargs, answer))
+        ok, value = answer.get()
+        if not ok:
+            raise value
+        return value
+
+    def _serve(self):
+        while True:
+            args, kwargs, answer = self._requests.get()
+            try:
+                answer.put((True, subprocess.Popen(*args, preexec_fn=_die_with_parent,
+                                                   **kwargs)))
+            except BaseException as exc:  # handed to the caller, raised in its thread
+                answer.put((False, exc))
+
+
+_launcher = _Launcher()
 
 
 PREFIX = "pinggu_test_"
@@ -109,9 +149,9 @@ class Cluster:
         for service in services:
             key = service + instance
             log = open(os.path.join(self.logdir, f"{key}.log"), "ab")
-            self.processes[key] = subprocess.Popen(
+            self.processes[key] = _launcher.popen(
                 [sys.executable, "-m", "services.run", service], cwd=ROOT, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                stdout=log, stderr=subprocess.STDOUT)
         self.wait_healthy(services)
         return self
 

@@ -2,6 +2,7 @@
 database blip. Institution numbers 9000-9099."""
 import random
 import threading
+import time
 
 import pytest
 
@@ -66,3 +67,15 @@ def test_settle_and_reads_succeed_across_terminated_backends(own_cluster, tmp_pa
         terminator.join()
     assert sum(terminated) > 0
     assert not failures, failures
+
+
+def test_services_started_from_a_helper_thread_outlive_that_thread(own_cluster):
+    """PR_SET_PDEATHSIG is tied to the thread that forked: the harness starts services from
+    a thread of its own, so a restart from a short-lived helper thread keeps them alive."""
+    helper = threading.Thread(target=own_cluster.start)
+    helper.start()
+    helper.join()
+    time.sleep(1.0)
+    assert {key: p.poll() for key, p in own_cluster.processes.items()} == {
+        key: None for key in own_cluster.processes}
+    own_cluster.wait_healthy()
