@@ -144,7 +144,7 @@ class Cluster:
             cur.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         conn.close()
 
-    def start(self, *services, instance=""):
+    def start(self, *services, instance="", wait=True):
         services = services or SERVICES
         for service in services:
             key = service + instance
@@ -152,7 +152,8 @@ class Cluster:
             self.processes[key] = _launcher.popen(
                 [sys.executable, "-m", "services.run", service], cwd=ROOT, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT)
-        self.wait_healthy(services)
+        if wait:
+            self.wait_healthy(services)
         return self
 
     def wait_healthy(self, services=SERVICES, timeout=60):
