@@ -16,6 +16,7 @@ def backup_and_restore(cluster, workdir, log=print):
     the backup into a new database and virtual host, start the services on it and let them
     catch up. `cluster` is then the restored one. Returns what was checked."""
     dump = os.path.join(workdir, "backup.dump")
+    cluster.wait_healthy()  # a service restarted by the last fault may still be starting
     cluster.cli("settle", "--timeout", "300", check=True, timeout=330)
     cluster.cli("backup", "--out", dump, check=True)
     before = event_counts(cluster)

@@ -23,7 +23,10 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def one_run(name, workdir, faulty=None):
+SHORT_JURISDICTIONS = ["140000", "140100", "140400", "140700"]
+
+
+def one_run(name, workdir, faulty=None, jurisdictions=None):
     """A campaign on a fresh cluster; `faulty(cluster)` gives the Faults to inject."""
     cluster = Cluster().create()
     try:
@@ -44,7 +47,7 @@ def one_run(name, workdir, faulty=None):
         started = time.monotonic()
         operator = campaign.run(cluster, os.path.join(workdir, name),
                                 on_submit=faults.during_submit if faults else None,
-                                on_phase=on_phase, log=log)
+                                on_phase=on_phase, log=log, jurisdictions=jurisdictions)
         campaign_seconds = time.monotonic() - started
         if faults:
             faults.stop()
@@ -78,7 +81,8 @@ def table(reference, run, result):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true",
-                        help="fewer, denser faults: the CI variant")
+                        help="the CI variant: 4 of the 12 jurisdictions hand in forms (all "
+                             "862 filed, all 507 decided), faults more often")
     parser.add_argument("--with-server-restarts", action="store_true",
                         help="also restart the machine's RabbitMQ and PostgreSQL mid-campaign "
                              "(never where other clusters share them)")
@@ -88,13 +92,14 @@ def main(argv=None):
     workdir = tempfile.mkdtemp(prefix="pinggu-chaos-")
     try:
         log("reference run, no faults")
-        reference = one_run("reference", workdir)
+        jurisdictions = SHORT_JURISDICTIONS if args.short else None
+        reference = one_run("reference", workdir, jurisdictions=jurisdictions)
         log("run under faults")
         interval = (3.0, 6.0) if args.short else (5.0, 10.0)
         run = one_run("faults", workdir, lambda cluster: Faults(
             cluster, args.seed, interval=interval, log=log,
             server_restarts=args.with_server_restarts,
-            commit_kills=2 if args.short else 4))
+            commit_kills=2 if args.short else 4), jurisdictions=jurisdictions)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result = compare.compare(reference["snapshot"], run["snapshot"])
