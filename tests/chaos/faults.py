@@ -31,7 +31,8 @@ class Faults:
         self.stopping = threading.Event()
         self.lock = threading.RLock()
         self.commit_kills = commit_kills
-        self._mark = 0
+        self._mark = self._counted = 0
+        self.redelivered = 0  # messages, not faults
         self._arm_commit_kill()
 
     # -- the commit/ack hook (shared/faults.py) ----------------------------------------
@@ -80,7 +81,11 @@ class Faults:
             for key, process in list(self.cluster.processes.items()):
                 if process.poll() is None or key in self.held:
                     continue
-                if self._commit_kill_fired():
+                if key.endswith("2"):  # a second instance killed: the first goes on
+                    self.cluster.processes.pop(key)
+                    continue
+                if self._commit_kill_fired() and self._counted != self._mark:
+                    self._counted = self._mark
                     self.injected["SIGKILL between commit and ack (hook)"] += 1
                     self.commit_kills -= 1
                     if self.commit_kills > 0:
@@ -118,14 +123,20 @@ class Faults:
         self.log(f"  fault: SIGKILL {key}")
 
     def kill_one_of_two(self):
-        """A second instance of a service, then one of the two killed mid-flow."""
+        """A second instance of a service, then one of the two killed mid-flow. At most
+        one second instance runs at a time: PostgreSQL's connections are shared by every
+        cluster on the machine."""
         service = self.rng.choice(SERVICES)
         with self.lock:
-            if service + "2" not in self.cluster.processes:
-                self.cluster.start(service, instance="2", wait=False)
-                self.stopping.wait(3.0)  # let it start consuming
+            for key in [k for k in self.cluster.processes if k.endswith("2")]:
+                self.cluster.kill(key, signal.SIGTERM)
+            self.cluster.start(service, instance="2", wait=False)
+        self.stopping.wait(3.0)  # let it start consuming
+        with self.lock:
             key = self.rng.choice([service, service + "2"])
-            self.cluster.processes[key].send_signal(signal.SIGKILL)
+            process = self.cluster.processes.get(key)
+            if process is not None:
+                process.send_signal(signal.SIGKILL)
         self.injected["two instances, one killed"] += 1
         self.log(f"  fault: two instances of {service}, SIGKILL {key}")
 
@@ -203,7 +214,8 @@ class Faults:
                         headers=message.headers, delivery_mode=2,
                         message_id=message.properties.get("message_id"))
                     sent += 1
-        self.injected["messages re-published"] += sent
+        self.injected["consumed messages published again (rounds)"] += 1
+        self.redelivered += sent
         self.log(f"  fault: {sent} consumed messages published again")
 
     def queue_depths(self):

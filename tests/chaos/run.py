@@ -56,7 +56,8 @@ def one_run(name, workdir, faulty=None, jurisdictions=None):
         settle_seconds = time.monotonic() - settle_started
         return {"snapshot": compare.snapshot(cluster), "campaign": campaign_seconds,
                 "settle": settle_seconds, "retries": operator.retries,
-                "faults": dict(faults.injected) if faults else {}, "restored": restored}
+                "faults": dict(faults.injected) if faults else {}, "restored": restored,
+                "redelivered": faults.redelivered if faults else 0}
     finally:
         cluster.destroy()
 
@@ -64,6 +65,7 @@ def one_run(name, workdir, faulty=None, jurisdictions=None):
 def table(reference, run, result):
     rows = [("faults injected", sum(run["faults"].values()))]
     rows += [(f"  {kind}", n) for kind, n in sorted(run["faults"].items())]
+    rows += [("  messages published again, in all", run["redelivered"])]
     rows += [(key, value) for key, value in result.items() if not key.startswith("_")]
     rows += [(f"backup, restore mid-campaign: {check}", "ok" if ok else "FAILED")
              for check, ok in run["restored"].items()]
