@@ -17,7 +17,7 @@ import time
 from services import demo
 from services.evaluation.rubric import DEFAULT_RUBRIC
 
-ATTEMPTS = 8
+ATTEMPTS = 15  # with back-off, about a minute: long enough for a server restart
 
 
 class CommandFailed(RuntimeError):

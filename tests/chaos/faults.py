@@ -227,23 +227,36 @@ class Faults:
 
     # -- the machine's servers (only with --with-server-restarts) ----------------------
     def restart_rabbitmq(self):
-        subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True,
-                       timeout=120)
-        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True,
-                       timeout=180)
-        subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "120"], check=True,
-                       capture_output=True, timeout=150)
+        """Stop and start the RabbitMQ application (the node, and its data, stay); the
+        start is tried whatever the stop did, so the server is never left down."""
+        try:
+            subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True,
+                           timeout=120)
+        finally:
+            for attempt in range(3):
+                started = subprocess.run(["rabbitmqctl", "start_app"], capture_output=True,
+                                         timeout=180)
+                if started.returncode == 0:
+                    break
+                time.sleep(5)
+            subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "120"], check=True,
+                           capture_output=True, timeout=150)
         self.injected["RabbitMQ restarted"] += 1
         self.log("  fault: RabbitMQ restarted")
 
     def restart_postgresql(self):
+        """Restart the machine's PostgreSQL cluster; if the restart fails, start it, and
+        wait until it answers either way."""
         version = sorted(os.listdir("/etc/postgresql"))[0]
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
-                        "restart"], check=True, capture_output=True, timeout=180)
-        deadline = time.monotonic() + 120
-        while subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode != 0:
-            if time.monotonic() > deadline:
-                raise RuntimeError("PostgreSQL did not come back within 120 s")
-            time.sleep(0.5)
+        command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main"]
+        try:
+            subprocess.run(command + ["restart"], check=True, capture_output=True, timeout=180)
+        finally:
+            deadline = time.monotonic() + 120
+            while subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode != 0:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("PostgreSQL did not come back within 120 s")
+                subprocess.run(command + ["start"], capture_output=True, timeout=180)
+                time.sleep(1)
         self.injected["PostgreSQL restarted"] += 1
         self.log("  fault: PostgreSQL restarted")
