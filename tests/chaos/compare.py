@@ -35,7 +35,40 @@ def snapshot(cluster):
                              "deadline": json.dumps(event.get("deadline"), sort_keys=True),
                              "verdicts": count}
     return {"stores": stores, "per_aggregate": per_aggregate, "cases": cases,
-            "queues": queue_depths(cluster.vhost)}
+            "queues": queue_depths(cluster.vhost), "dead": _safely(dead_letters, cluster)}
+
+
+def _safely(read, cluster):
+    try:
+        return read(cluster)
+    except Exception as exc:  # the counts above still stand; only the detail is lost
+        return {f"could not read: {exc!r}": 0}
+
+
+def dead_letters(cluster, limit=20):
+    """What the dead-letter queues hold: queue, event type and reason, counted. Read with
+    a requeue, so the queues are left as they were."""
+    from kombu import Connection, Queue
+    found = collections.Counter()
+    with Connection(cluster.env["PINGGU_AMQP_URI"]) as connection:
+        channel = connection.channel()
+        for service in SERVICES:
+            queue = Queue(f"{service}.dead-letter")(channel)
+            held = []
+            for _ in range(limit):
+                message = queue.get(no_ack=False)
+                if message is None:
+                    break
+                held.append(message)
+                deaths = (message.headers or {}).get("x-death") or [{}]
+                try:
+                    kind = json.loads(message.body).get("type")
+                except (ValueError, AttributeError):
+                    kind = "undecodable"
+                found[f"{service}: {kind} ({deaths[0].get('reason', '?')})"] += 1
+            for message in held:
+                message.requeue()
+    return dict(found)
 
 
 def queue_depths(vhost):
@@ -70,5 +103,6 @@ def compare(reference, run):
         "dead letters": sum(n for q, n in queues.items() if q.endswith(".dead-letter")),
         "inbox messages left": sum(n for q, n in queues.items() if q.endswith(".inbox")),
         "_mismatches": mismatches[:20], "_store_diffs": store_diffs,
+        "_dead_letters": run.get("dead", {}),
         "_duplicates": dict(duplicates),
     }

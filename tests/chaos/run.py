@@ -75,7 +75,7 @@ def table(reference, run, result):
              ("time to settle after the last fault (s)", f"{run['settle']:.1f}")]
     width = max(len(k) for k, _ in rows) + 2
     print("\n".join(f"{k:<{width}}{v}" for k, v in rows))
-    for key in ("_mismatches", "_store_diffs", "_duplicates"):
+    for key in ("_mismatches", "_store_diffs", "_duplicates", "_dead_letters"):
         if result[key]:
             print(f"{key[1:]}: {result[key]}")
 
