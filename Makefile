@@ -5,7 +5,7 @@ PINGGU := $(VENV)/bin/pinggu
 SUPERVISORD := $(VENV)/bin/supervisord -c etc/supervisord.conf
 SUPERVISORCTL := $(VENV)/bin/supervisorctl -c etc/supervisord.conf
 
-.PHONY: venv up down status demo test bench clean
+.PHONY: venv up down status demo test bench chaos chaos-ci clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,15 @@ test: venv
 
 bench: venv
 	$(PY) bench/run.py
+
+# The fault-injection suite (tests/chaos, docs/operations.md): the province campaign under
+# faults against a clean reference. `chaos` restarts the machine's RabbitMQ and PostgreSQL
+# mid-campaign: run it only where nothing else uses them (CI). `chaos-ci` leaves them be.
+chaos: venv
+	$(PY) -m tests.chaos.run --with-server-restarts
+
+chaos-ci: venv
+	$(PY) -m tests.chaos.run --short
 
 clean: down
 	rm -rf var

@@ -600,6 +600,22 @@ def cmd_decided(args, cluster):
                                    for r in rs])
 
 
+def cmd_backup(args, cluster):
+    from services import backup
+    _print(args, backup.backup(cluster.config, args.out),
+           lambda r: print(f"{r['file']}: backup of {r['database']}, {r['bytes']} bytes"))
+
+
+def cmd_restore(args, cluster):
+    from services import backup
+    if not args.yes:
+        raise BadInput("restore creates the database and republishes every event: "
+                       "give --yes")
+    _print(args, backup.restore(cluster.config, args.file),
+           lambda r: print(f"{r['file']}: restored into {r['database']}; outboxes rewound: "
+                           f"{', '.join(r['outboxes_rewound'])}"))
+
+
 def cmd_health(args, cluster):
     """Every service answers; with --wait, keep asking until they do."""
     deadline = time.monotonic() + args.wait
@@ -858,6 +874,14 @@ def build_parser():
 
     add(sub, "settle", cmd_settle, "wait until every service has caught up",
         needs_operator=False).add_argument("--timeout", type=float, default=120)
+
+    add(sub, "backup", cmd_backup, "pg_dump the cluster's database (services may run)",
+        needs_operator=False).add_argument("--out", required=True)
+    p = add(sub, "restore", cmd_restore, "restore a backup into a new database (services "
+            "stopped); every event is published again, consumers drop repeats",
+            needs_operator=False)
+    p.add_argument("file")
+    p.add_argument("--yes", action="store_true")
 
     add(sub, "health", cmd_health, "check that every service answers",
         needs_operator=False).add_argument("--wait", type=float, default=0.0,

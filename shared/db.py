@@ -24,3 +24,30 @@ def require_provisioned(config, schema):
                                      "python -m services.provision")
     finally:
         conn.close()
+
+
+def _disconnections():
+    from eventsourcing import persistence
+    return (psycopg2.OperationalError, psycopg2.InterfaceError,
+            persistence.OperationalError, persistence.InterfaceError)
+
+
+def read_retried(read):
+    """Run a read once more if its connection broke under it (a terminated backend, a
+    database restart): the pool replaces a broken connection, so the second try gets a
+    fresh one. For reads only: a command must not be run twice on a guess (issue 11)."""
+    import functools
+    import inspect
+
+    @functools.wraps(read)
+    def wrapper(*args, **kwargs):
+        try:
+            return read(*args, **kwargs)
+        except _disconnections() as exc:
+            from shared import log
+            log.get("db").warning("db.read_retried", read=read.__qualname__,
+                                  error=str(exc).strip()[:200])
+            return read(*args, **kwargs)
+    # nameko checks an RPC's arguments against the signature it sees: keep the read's.
+    wrapper.__signature__ = inspect.signature(read)
+    return wrapper

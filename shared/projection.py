@@ -6,6 +6,8 @@ Because the tables are a pure function of the log, they can be rebuilt at any ti
 """
 from eventsourcing.persistence import Notification
 
+from shared import db
+
 
 class Projection:
     """Subclasses set `name` and `tables` (DDL with `{t}` for the table prefix) and
@@ -37,6 +39,7 @@ class Projection:
         return list(dict.fromkeys(f"{self.schema}.{self.name}_{name}" for ddl in self.tables
                                   for name in re.findall(r"\{t\}(\w+)", ddl)[:1]))
 
+    @db.read_retried
     def position(self):
         with self.app.recorder.datastore.transaction(commit=False) as cur:
             cur.execute(f"SELECT position FROM {self.schema}.projection_position "

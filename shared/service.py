@@ -6,7 +6,7 @@ import datetime
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from shared import (audit, commands, config as config_module, directory, log, metadata,
+from shared import (audit, commands, config as config_module, db, directory, log, metadata,
                     replay, tokens)
 from shared.clock import Clock
 from shared.directory import directory_events
@@ -115,6 +115,7 @@ class AuditEntrypoints:
     Reading only: any operator may call."""
 
     @rpc
+    @db.read_retried
     def settled(self):
         return self.store.settled()
 
@@ -129,11 +130,13 @@ class AuditEntrypoints:
         return self.acting.keys.applied()
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def case(self, identity, uscc, as_of=None):
         self.acting.verify(identity)
         return self.store.case(uscc, _date(as_of))
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def history(self, identity, uscc):
         from shared.application import case_id
         self.acting.verify(identity)

@@ -2,9 +2,11 @@
 PostgreSQL, in a database and a RabbitMQ virtual host of their own, removed afterwards."""
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -19,6 +21,44 @@ def _die_with_parent():
     (Linux's PR_SET_PDEATHSIG), so no cluster outlives the run that started it."""
     import ctypes
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+class _Launcher:
+    """Starts the services from one thread that lives as long as the test process.
+
+    Linux ties PR_SET_PDEATHSIG to the thread that forked, not to the process: a service
+    restarted from a helper thread (a fault-injection run) would be killed the moment that
+    thread ended."""
+
+    def __init__(self):
+        self._requests = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread = None
+
+    def popen(self, *args, **kwargs):
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, daemon=True,
+                                                name="service-launcher")
+                self._thread.start()
+        answer = queue.Queue(maxsize=1)
+        self._requests.put((args, kwargs, answer))
+        ok, value = answer.get()
+        if not ok:
+            raise value
+        return value
+
+    def _serve(self):
+        while True:
+            args, kwargs, answer = self._requests.get()
+            try:
+                answer.put((True, subprocess.Popen(*args, preexec_fn=_die_with_parent,
+                                                   **kwargs)))
+            except BaseException as exc:  # handed to the caller, raised in its thread
+                answer.put((False, exc))
+
+
+_launcher = _Launcher()
 
 
 PREFIX = "pinggu_test_"
@@ -186,25 +226,26 @@ class Cluster:
             cur.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         conn.close()
 
-    def start(self, *services, instance=""):
+    def start(self, *services, instance="", wait=True):
         services = services or SERVICES
         for service in services:
             key = service + instance
             log = open(os.path.join(self.logdir, f"{key}.log"), "ab")
-            self.processes[key] = subprocess.Popen(
+            self.processes[key] = _launcher.popen(
                 [sys.executable, "-m", "services.run", service], cwd=ROOT, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        self.wait_healthy(services)
-        if "notices" in services and "portal" not in self.processes:
-            self.start_portal()
+                stdout=log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_healthy(services)
+            if "notices" in services and "portal" not in self.processes:
+                self.start_portal()
         return self
 
     def start_portal(self):
         """The public portal's own process (services/portal_server.py), on http_port."""
         log = open(os.path.join(self.logdir, "portal.log"), "ab")
-        self.processes["portal"] = subprocess.Popen(
+        self.processes["portal"] = _launcher.popen(
             [sys.executable, "-m", "services.portal_server"], cwd=ROOT, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            stdout=log, stderr=subprocess.STDOUT)
         wait_for(self._portal_up, timeout=60, what="the portal")
 
     def _portal_up(self):
@@ -284,6 +325,12 @@ class Cluster:
                 return cur.fetchall() if cur.description else None
         finally:
             conn.close()
+
+
+    def terminate_backends(self):
+        """End every PostgreSQL session of this cluster's database (and of no other)."""
+        return self.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()", (self.name,))[0][0]
 
 
 def wait_for(predicate, timeout=30, interval=0.2, what="condition"):

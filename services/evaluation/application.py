@@ -122,17 +122,20 @@ class Evaluation(ServiceApplication):
     # -- forms ------------------------------------------------------------------------
     def _submit(self, operator, filename, rows, apply):
         """Apply `apply(case, row, campaign)` to each row's case and save them together;
-        any refusal (unknown, out of scope, another jurisdiction) records nothing."""
+        any refusal (unknown, out of scope, another jurisdiction) records nothing.
+
+        `apply` returns whether the row recorded something: returns (rows recorded, rows
+        unchanged), the latter handed in again exactly as recorded (issue 11)."""
         campaign = self.require_campaign()
 
         def command():
-            cases = {}
+            cases, recorded = {}, 0
             for row in rows:
                 case = cases.get(row.uscc) or self._case_for(operator, filename, row, campaign)
-                apply(case, row, campaign)
+                recorded += bool(apply(case, row, campaign))
                 cases[row.uscc] = case
             self.save(*cases.values())
-            return len(rows)
+            return recorded, len(rows) - recorded
         return self.run_command(command)
 
     def _case_for(self, operator, filename, row, campaign):
@@ -153,30 +156,34 @@ class Evaluation(ServiceApplication):
 
         def apply(case, row, campaign):
             on_time = today <= campaign.milestone("self_assessment_due")
-            derived = case.self_assess(row.to_dict(), submitted_on=today.isoformat(),
-                                       on_time=on_time,
-                                       evaluated_through_year=campaign.evaluated_through_year)
+            derived, recorded = case.self_assess(
+                row.to_dict(), submitted_on=today.isoformat(), on_time=on_time,
+                evaluated_through_year=campaign.evaluated_through_year)
             if derived["out_of_scope"]:
                 flagged.append({"uscc": row.uscc, "out_of_scope": derived["out_of_scope"]})
-        count = self._submit(operator, filename, rows, apply)
-        return {"self_assessed": count, "flagged": flagged}
+            return recorded
+        recorded, unchanged = self._submit(operator, filename, rows, apply)
+        return {"self_assessed": recorded, "unchanged": unchanged, "flagged": flagged}
 
     def submit_scores(self, operator, filename, rows):
         def apply(case, row, campaign):
-            case.score(Rubric.from_dict(campaign.rubric).score(row.areas).to_dict(),
-                       evaluator=row.evaluator, evaluated_on=row.evaluated_on,
-                       rubric=campaign.rubric)
-        return {"scored": self._submit(operator, filename, rows, apply)}
+            return case.score(Rubric.from_dict(campaign.rubric).score(row.areas).to_dict(),
+                              evaluator=row.evaluator, evaluated_on=row.evaluated_on,
+                              rubric=campaign.rubric)
+        recorded, unchanged = self._submit(operator, filename, rows, apply)
+        return {"scored": recorded, "unchanged": unchanged}
 
     def submit_findings(self, operator, filename, rows, today):
         def apply(case, row, campaign):
-            case.record_finding(row.clause, row.evidence, recorded_on=today.isoformat())
-        return {"findings": self._submit(operator, filename, rows, apply)}
+            return case.record_finding(row.clause, row.evidence, recorded_on=today.isoformat())
+        recorded, unchanged = self._submit(operator, filename, rows, apply)
+        return {"findings": recorded, "unchanged": unchanged}
 
     def submit_rectifications(self, operator, filename, rows):
         def apply(case, row, campaign):
-            case.submit_rectification(row.report, row.submitted_on)
-        return {"rectifications": self._submit(operator, filename, rows, apply)}
+            return case.submit_rectification(row.report, row.submitted_on)
+        recorded, unchanged = self._submit(operator, filename, rows, apply)
+        return {"rectifications": recorded, "unchanged": unchanged}
 
     def _one(self, operator, uscc, change):
         """A command on one case, checked like a form's row."""
@@ -187,9 +194,9 @@ class Evaluation(ServiceApplication):
     def accept_excuse(self, operator, uscc, reason):
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
             raise BadInput("the reason must be a text of 1 to 2000 characters", column="reason")
-        self._one(operator, uscc, lambda case: case.accept_excuse(uscc=case.uscc,
-                                                                  reason=reason))
-        return {"excused": uscc}
+        recorded, _ = self._one(operator, uscc, lambda case: case.accept_excuse(
+            uscc=case.uscc, reason=reason))
+        return {"excused": uscc, "unchanged": not recorded}
 
     def withdraw_finding(self, operator, uscc, clause, reason):
         from services.decisions.rulebook import FINDING_CLAUSES, parse_clause
@@ -201,9 +208,12 @@ class Evaluation(ServiceApplication):
             raise BadInput(f"{clause} is not a finding clause ({', '.join(FINDING_CLAUSES)})",
                            column="条款")
         withdrawn = []
-        self._one(operator, uscc, lambda case: withdrawn.append(
-            case.withdraw_finding(clause, reason)))
-        return {"withdrawn": withdrawn[0]}
+
+        def withdraw(case):
+            withdrawn.append(case.withdraw_finding(clause, reason))
+            return withdrawn[-1]
+        self._one(operator, uscc, withdraw)
+        return {"withdrawn": withdrawn[-1]}
 
     # -- queries ----------------------------------------------------------------------
     def institutions_in_scope(self, jurisdiction):

@@ -4,6 +4,10 @@ Opened from the registry's filing; then what the institution and its jurisdictio
 the self-assessment (附件1), scores (附件2), findings, an accepted excuse, a rectification.
 Events carry the facts derived from them that the rules need, so that decisions never
 has to re-read a form.
+
+A fact handed in again exactly as recorded writes no event (issue 11): a re-sent form (an
+operator's retry, a redelivered request) then changes nothing downstream either. Each
+command returns whether it recorded something.
 """
 from eventsourcing.domain import event
 
@@ -31,6 +35,11 @@ def derive_activity(filing, activity, evaluated_through_year):
     }
 
 
+def _facts(activity):
+    """The reported activity without where it stood in the sheet."""
+    return [{k: v for k, v in row.items() if k != "row_number"} for row in activity]
+
+
 class CaseFile(CaseAggregate):
     @event("Opened")
     def __init__(self, uscc: str, filing: dict):
@@ -55,12 +64,20 @@ class CaseFile(CaseAggregate):
 
     # -- 附件1 ------------------------------------------------------------------------
     def self_assess(self, row, submitted_on, on_time, evaluated_through_year):
+        """Record the self-assessment; returns what was derived from it and whether it was
+        recorded. The same content again (whatever the day) keeps the first submission:
+        its date is the one the deadline was judged by."""
         derived = derive_activity(self.filing, row["activity"], evaluated_through_year)
-        self._self_assessed(uscc=self.uscc, staff={k: row[k] for k in (
-                                "assessors", "supervisors", "experts")},
+        staff = {k: row[k] for k in ("assessors", "supervisors", "experts")}
+        recorded = self.self_assessment
+        if recorded is not None and (recorded["staff"], recorded["self_score"],
+                                     _facts(recorded["activity"]), recorded["derived"]) == (
+                staff, row["self_score"], _facts(row["activity"]), derived):
+            return derived, False
+        self._self_assessed(uscc=self.uscc, staff=staff,
                             self_score=row["self_score"], activity=row["activity"],
                             submitted_on=submitted_on, on_time=on_time, derived=derived)
-        return derived
+        return derived, True
 
     @event("SelfAssessed")
     def _self_assessed(self, uscc: str, staff: dict, self_score, activity: list,
@@ -72,16 +89,27 @@ class CaseFile(CaseAggregate):
     # -- 附件2 ------------------------------------------------------------------------
     def score(self, score, evaluator, evaluated_on, rubric):
         """Record a score sheet row: a re-score after a rectification, a revision if the
-        case was scored before without one, else the initial score."""
+        case was scored before without one, else the initial score. The same score as the
+        last one, with no rectification since, records nothing (returns False)."""
         if not self.scores:
             kind = "initial"
         elif self.rectifications and self.rectifications[-1]["after_score"] == len(self.scores):
             kind = "rescore"
         else:
             kind = "revised"
+            if self._same_score(self.scores[-1], score, evaluator, evaluated_on):
+                return False
         self._scored(uscc=self.uscc, kind=kind, areas=score["areas"], total=score["total"],
                      grade=score["grade"], rubric_version=score["rubric_version"],
                      rubric=rubric, evaluator=evaluator, evaluated_on=evaluated_on)
+        return True
+
+    @staticmethod
+    def _same_score(last, score, evaluator, evaluated_on):
+        return (last["areas"], last["total"], last["grade"], last["rubric_version"],
+                last["evaluator"], last["evaluated_on"]) == (
+            score["areas"], score["total"], score["grade"], score["rubric_version"],
+            evaluator, evaluated_on)
 
     @event("Scored")
     def _scored(self, uscc: str, kind: str, areas: dict, total, grade: str,
@@ -121,14 +149,28 @@ class CaseFile(CaseAggregate):
     def active_clauses(self):
         return sorted({f["clause"] for f in self.findings.values() if f["active"]})
 
+    def accept_excuse(self, uscc, reason):
+        """Accept an excuse; the same reason again records nothing (returns False)."""
+        if self.excuse == reason:
+            return False
+        self._excuse_accepted(uscc=uscc, reason=reason)
+        return True
+
     @event("ExcuseAccepted")
-    def accept_excuse(self, uscc: str, reason: str):
+    def _excuse_accepted(self, uscc: str, reason: str):
         self.excuse = reason
 
     def submit_rectification(self, report, submitted_on):
+        """Record a rectification report; the same report as the last one, with no score
+        since, records nothing (returns False)."""
+        last = self.rectifications[-1] if self.rectifications else None
+        if last is not None and (last["report"], last["submitted_on"], last["after_score"]) \
+                == (report, submitted_on, len(self.scores)):
+            return False
         self._rectification_submitted(uscc=self.uscc, report=report,
                                       submitted_on=submitted_on,
                                       after_score=len(self.scores))
+        return True
 
     @event("RectificationSubmitted")
     def _rectification_submitted(self, uscc: str, report: str, submitted_on: str,

@@ -1,7 +1,7 @@
 """The evaluation service: the campaign, and the forms handed in by jurisdiction."""
 from nameko.rpc import RpcProxy, rpc
 
-from shared import upload, xlsx
+from shared import db, faults, upload, xlsx
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.evaluation import campaign as campaign_module, forms, rectification
@@ -30,6 +30,7 @@ class EvaluationService(AuditEntrypoints):
             return self.store.open_campaign(spec)
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def campaign(self, identity):
         """The open campaign, with its rubric (templates are written from it)."""
         self.acting.verify(identity)
@@ -37,6 +38,7 @@ class EvaluationService(AuditEntrypoints):
         return {**campaign.to_dict(), "rubric": campaign.rubric}
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def campaign_status(self, identity):
         self.acting.verify(identity)
         return self.store.status(self.acting.clock.today())
@@ -49,7 +51,10 @@ class EvaluationService(AuditEntrypoints):
         with self.acting(identity, campaign=self._campaign()) as operator:
             operator.require_writer()
             rows = upload.parse(file, kind, **params)
-            return record(operator, file["filename"], rows)
+            result = record(operator, file["filename"], rows)
+            # Committed, not yet answered or acknowledged: where a crash re-runs the request.
+            faults.point("evaluation.submit.committed")
+            return result
 
     def _period(self):
         """The dates a form may give: from the campaign's year to the business date

@@ -158,7 +158,7 @@ def test_the_same_sheet_without_the_bad_cell_is_accepted(cluster, tmp_path,
     flow.clock(cluster, "2023-09-20")
     sheet = factories.score_sheet(tmp_path / "good.xlsx", {r.uscc: 85 for r in rows})
     assert cluster.cli_json("submit", "score-sheet", sheet,
-                            operator="city-140900") == {"scored": 3}
+                            operator="city-140900") == {"scored": 3, "unchanged": 0}
     assert all(score_of(cluster, r.uscc)["total"] == 85 for r in rows)
 
 
