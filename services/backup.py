@@ -24,16 +24,20 @@ from shared.errors import BadInput
 SERVICES = ("registry", "evaluation", "decisions", "notices")
 
 
+# Backup and restore are the database administrator's (PINGGU_PG_ADMIN_USER): no
+# service role may read another's schema, and a restore recreates every owner and grant
+# (docs/security.md).
 def _env(config):
     env = dict(os.environ)
-    if config.pg_password:
-        env["PGPASSWORD"] = config.pg_password  # not on the command line, where ps shows it
+    password = config.secrets.get("PINGGU_PG_ADMIN_PASSWORD")
+    if password:
+        env["PGPASSWORD"] = password  # not on the command line, where ps shows it
     return env
 
 
 def _connection_args(config):
     return ["--host", config.pg_host, "--port", str(config.pg_port),
-            "--username", config.pg_user]
+            "--username", config.pg_admin_user]
 
 
 def backup(config, out):
@@ -56,7 +60,8 @@ def restore(config, dump):
     Refuses an existing database: a restore never mixes with what is there."""
     if not os.path.isfile(dump):
         raise BadInput("no such backup file", file=dump)
-    admin = psycopg2.connect(config.dsn("postgres"))
+    from services import provision
+    admin = psycopg2.connect(config.admin_dsn("postgres"))
     admin.autocommit = True
     try:
         with admin.cursor() as cur:
@@ -64,23 +69,27 @@ def restore(config, dump):
             if cur.fetchone():
                 raise BadInput(f"database {config.pg_dbname} exists: restore only into a "
                                "new one (set PINGGU_PG_DBNAME, or drop it first)")
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config.pg_dbname)))
     finally:
         admin.close()
-    done = subprocess.run(["pg_restore", *_connection_args(config), "--no-owner",
+    # The roles first (a new machine has none), so the restore keeps every owner and
+    # grant; then the provisioning again, for what a dump does not carry (the database's
+    # own grants) — it is idempotent.
+    provision.ensure_database(config)
+    done = subprocess.run(["pg_restore", *_connection_args(config),
                            "--exit-on-error", "--single-transaction",
                            "--dbname", config.pg_dbname, dump],
                           env=_env(config), capture_output=True, text=True)
     if done.returncode != 0:
         _drop(config)  # nothing half-restored is left behind
         raise RuntimeError(f"pg_restore failed: {done.stderr.strip()}")
+    provision.provision_database(config)
     rewound = rewind_outboxes(config)
     return {"file": dump, "database": config.pg_dbname, "outboxes_rewound": rewound}
 
 
 def rewind_outboxes(config):
     """Publish every event again from the start; the consumers' tracking drops repeats."""
-    conn = psycopg2.connect(config.dsn())
+    conn = psycopg2.connect(config.admin_dsn())
     rewound = []
     try:
         with conn, conn.cursor() as cur:
@@ -96,7 +105,7 @@ def rewind_outboxes(config):
 
 
 def _drop(config):
-    admin = psycopg2.connect(config.dsn("postgres"))
+    admin = psycopg2.connect(config.admin_dsn("postgres"))
     admin.autocommit = True
     try:
         with admin.cursor() as cur:

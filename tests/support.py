@@ -220,6 +220,9 @@ class Cluster:
             rabbitmqctl("delete_vhost", self.vhost)
         except subprocess.CalledProcessError:
             pass
+        self.drop_database()
+
+    def drop_database(self):
         conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
         conn.autocommit = True
         with conn.cursor() as cur:

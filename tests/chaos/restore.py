@@ -22,6 +22,7 @@ def backup_and_restore(cluster, workdir, log=print):
     before = event_counts(cluster)
     log(f"restore: backup of {cluster.name} taken ({os.path.getsize(dump)} bytes)")
     fresh = Cluster().create()
+    fresh.drop_database()  # a new machine: its broker is set up, its database is the backup's
     cluster.destroy()  # the machine is lost: processes, database and queues
     for attribute in ("name", "vhost", "env", "logdir", "http_port"):
         setattr(cluster, attribute, getattr(fresh, attribute))

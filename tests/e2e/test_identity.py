@@ -160,7 +160,6 @@ def test_operators_are_added_rotated_and_revoked_from_the_next_call(cluster, tmp
 def test_concurrent_duplicates_of_a_command_have_one_effect(cluster, tmp_path, province):
     """As when the broker redelivers an RPC while its first delivery still runs."""
     import threading
-    from shared import config as config_module
     from services.cli import Cluster
     rows = [factories.institution(n) for n in range(7131, 7141)]
     file = upload.encode(factories.roster(tmp_path / "r.xlsx", rows))
@@ -169,7 +168,7 @@ def test_concurrent_duplicates_of_a_command_have_one_effect(cluster, tmp_path, p
     results, barrier = [], threading.Barrier(3)
 
     def send():
-        with Cluster(config_module.load(), "province") as own:  # a proxy per thread
+        with Cluster(cluster.config(), "province") as own:  # a proxy per thread
             own.rpc.registry.health()
             barrier.wait()
             results.append(own.rpc.registry.import_roster(token, file))

@@ -13,8 +13,8 @@ def evaluation(environment):
     connection is then met by the read itself, as it is when a backend dies between the
     ping and the query."""
     config, _ = environment
-    Evaluation(config).close()  # creates the database and schema
-    env = dict(config.pg_env("evaluation"), POSTGRES_PRE_PING="no")
+    Evaluation(config).close()  # checks the provisioned schema and tables
+    env = dict(config.pg_env("evaluation", create_table=False), POSTGRES_PRE_PING="no")
     app = Evaluation(config, env=env)
     app.attach_projections([CaseFiles])
     yield app
