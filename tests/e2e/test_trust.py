@@ -109,6 +109,52 @@ def test_a_forged_score_from_every_other_user_is_refused_or_dead_lettered(truste
     assert cluster.sql("SELECT count(*) FROM decisions.decisions_events")[0][0] == before_events
 
 
+def test_a_forged_directory_entry_from_any_other_user_authorises_nobody(trusted, tmp_path):
+    """The directory's events name the keys every service trusts: a forged
+    `registry.Operator.Authorised` (an intruder's key with the province's role) from any
+    user but the registry's must not reach any service's key table."""
+    from shared import operators, tokens
+    cluster = trusted["cluster"]
+    private = tokens.new_private_key()
+    public = tokens.public_bytes(private)
+    held = tmp_path / "intruder"
+    operators.write_credential(str(held / "intruder.json"), "intruder", "province", "140000",
+                               private)
+    forged = json.dumps({
+        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/pinggu/registry",
+        "type": "pinggu.registry.Operator.Authorised.v1", "sequence": "999999999",
+        "subject": str(uuid.uuid4()), "caseid": str(uuid.uuid4()), "caseversion": 1,
+        "actor": "province", "actorrole": "province", "businessdate": "2023-10-31",
+        "data": {"entry": {"id": "intruder", "role": "province", "jurisdiction": "140000",
+                           "name": "", "keys": {tokens.key_id(public): {"public_key": public}},
+                           "authorised": {"by": "province", "at": "2023-10-31T00:00:00"}}}})
+    accounts = cluster.config()
+    outcomes = {}
+    for role in OTHER_ROLES:
+        if role == "registry":
+            continue
+        outcomes[(role, "own user_id")] = _try(lambda: cluster.publish(
+            role, "registry.Operator.Authorised", forged))
+        outcomes[(role, "registry's user_id")] = _try(lambda: cluster.publish(
+            role, "registry.Operator.Authorised", forged, user_id=accounts.account("registry")))
+        outcomes[(role, "no user_id")] = _try(lambda: cluster.publish(
+            role, "registry.Operator.Authorised", forged, user_id=None))
+        outcomes[(role, "into its directory queue")] = _try(lambda: cluster.publish(
+            role, f"{role if role in SERVICES else 'evaluation'}.directory", forged,
+            exchange=""))
+    cluster.cli("settle", check=True)
+    for service in SERVICES:
+        assert cluster.sql(f"SELECT count(*) FROM {service}.operator_keys "
+                           "WHERE operator_id = 'intruder'")[0][0] == 0, (service, outcomes)
+    saved = cluster.env["PINGGU_CREDENTIALS"]
+    cluster.env["PINGGU_CREDENTIALS"] = str(held)
+    try:
+        rc, out, err = cluster.cli("campaign", "status", operator="intruder")
+    finally:
+        cluster.env["PINGGU_CREDENTIALS"] = saved
+    assert rc == 2 and "unknown key" in err, err
+
+
 def test_an_hr_system_publishes_external_events_and_nothing_else(trusted):
     cluster = trusted["cluster"]
     body = json.dumps({"specversion": "1.0", "id": str(uuid.uuid4()),
@@ -313,6 +359,8 @@ def test_explain_names_the_clock_move_a_deadline_fired_on(trusted):
 
 
 def test_production_refuses_a_development_key_and_any_clock_move(tmp_path):
+    # Last in this module: its cluster provisions the run's accounts with production
+    # passwords, which the module's `trusted` cluster no longer knows.
     # A service refuses to start with the development keys.
     env = dict(os.environ, PINGGU_MODE="production")
     result = subprocess.run([sys.executable, "-m", "services.run", "registry"], cwd=ROOT,
@@ -341,48 +389,3 @@ def test_production_refuses_a_development_key_and_any_clock_move(tmp_path):
     finally:
         cluster.destroy()
 
-
-def test_a_forged_directory_entry_from_any_other_user_authorises_nobody(trusted, tmp_path):
-    """The directory's events name the keys every service trusts: a forged
-    `registry.Operator.Authorised` (an intruder's key with the province's role) from any
-    user but the registry's must not reach any service's key table."""
-    from shared import operators, tokens
-    cluster = trusted["cluster"]
-    private = tokens.new_private_key()
-    public = tokens.public_bytes(private)
-    held = tmp_path / "intruder"
-    operators.write_credential(str(held / "intruder.json"), "intruder", "province", "140000",
-                               private)
-    forged = json.dumps({
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/pinggu/registry",
-        "type": "pinggu.registry.Operator.Authorised.v1", "sequence": "999999999",
-        "subject": str(uuid.uuid4()), "caseid": str(uuid.uuid4()), "caseversion": 1,
-        "actor": "province", "actorrole": "province", "businessdate": "2023-10-31",
-        "data": {"entry": {"id": "intruder", "role": "province", "jurisdiction": "140000",
-                           "name": "", "keys": {tokens.key_id(public): {"public_key": public}},
-                           "authorised": {"by": "province", "at": "2023-10-31T00:00:00"}}}})
-    accounts = cluster.config()
-    outcomes = {}
-    for role in OTHER_ROLES:
-        if role == "registry":
-            continue
-        outcomes[(role, "own user_id")] = _try(lambda: cluster.publish(
-            role, "registry.Operator.Authorised", forged))
-        outcomes[(role, "registry's user_id")] = _try(lambda: cluster.publish(
-            role, "registry.Operator.Authorised", forged, user_id=accounts.account("registry")))
-        outcomes[(role, "no user_id")] = _try(lambda: cluster.publish(
-            role, "registry.Operator.Authorised", forged, user_id=None))
-        outcomes[(role, "into its directory queue")] = _try(lambda: cluster.publish(
-            role, f"{role if role in SERVICES else 'evaluation'}.directory", forged,
-            exchange=""))
-    cluster.cli("settle", check=True)
-    for service in SERVICES:
-        assert cluster.sql(f"SELECT count(*) FROM {service}.operator_keys "
-                           "WHERE operator_id = 'intruder'")[0][0] == 0, (service, outcomes)
-    saved = cluster.env["PINGGU_CREDENTIALS"]
-    cluster.env["PINGGU_CREDENTIALS"] = str(held)
-    try:
-        rc, out, err = cluster.cli("campaign", "status", operator="intruder")
-    finally:
-        cluster.env["PINGGU_CREDENTIALS"] = saved
-    assert rc == 2 and "unknown key" in err, err
