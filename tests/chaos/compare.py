@@ -58,10 +58,9 @@ def dead_letters(cluster, limit=20):
     a requeue, so the queues are left as they were."""
     from kombu import Connection, Queue
     found = collections.Counter()
-    with Connection(cluster.env["PINGGU_AMQP_URI"]) as connection:
-        channel = connection.channel()
-        for service in SERVICES:
-            queue = Queue(f"{service}.dead-letter")(channel)
+    for service in SERVICES:  # each service's own user reads its own dead letters
+        with Connection(cluster.amqp_uri(service)) as connection:
+            queue = Queue(f"{service}.dead-letter")(connection.channel())
             held = []
             for _ in range(limit):
                 message = queue.get(no_ack=False)

@@ -12,7 +12,7 @@ import time
 
 from tests.support import SERVICES
 
-TAP = "chaos.tap"
+TAP = "registry.chaos-tap"  # the registry user may bind its own queues
 
 
 class Faults:
@@ -180,9 +180,12 @@ class Faults:
             timer.join()
 
     # -- redelivery: consumed messages published again ----------------------------------
-    def _connection(self):
+    # As the deployment's own users (docs/security.md): the tap is the registry's queue, and
+    # a copy goes out again as the user that first published it, with its user_id, exactly
+    # as a redelivery by the broker would arrive.
+    def _connection(self, role="registry"):
         from kombu import Connection
-        return Connection(self.cluster.env["PINGGU_AMQP_URI"])
+        return Connection(self.cluster.amqp_uri(role))
 
     def tap(self):
         """A queue that keeps a copy of every integration event, to publish again."""
@@ -196,24 +199,33 @@ class Faults:
 
     def redeliver(self, count=60, times=3):
         from kombu import Exchange, Queue
-        exchange = os.environ.get("PINGGU_EXCHANGE", "pinggu.events")
-        sent = 0
+        exchange = Exchange(os.environ.get("PINGGU_EXCHANGE", "pinggu.events"), "topic",
+                            durable=True)
+        sent, publishers = 0, {}
         with self._connection() as connection:
-            channel = connection.default_channel
-            queue = Queue(TAP)(channel)
-            producer = connection.Producer(channel, exchange=Exchange(exchange, "topic",
-                                                                      durable=True))
-            for _ in range(count):
-                message = queue.get(no_ack=True)
-                if message is None:
-                    break
-                for _ in range(times):
-                    producer.publish(message.body, routing_key=message.delivery_info[
-                        "routing_key"], content_type=message.content_type,
-                        content_encoding=message.content_encoding,
-                        headers=message.headers, delivery_mode=2,
-                        message_id=message.properties.get("message_id"))
-                    sent += 1
+            queue = Queue(TAP)(connection.default_channel)
+            try:
+                for _ in range(count):
+                    message = queue.get(no_ack=True)
+                    if message is None:
+                        break
+                    routing_key = message.delivery_info["routing_key"]
+                    role = routing_key.split(".")[0]
+                    role = "hr-legal" if role == "external" else role
+                    if role not in publishers:
+                        publishers[role] = self._connection(role)
+                    producer = publishers[role].Producer(exchange=exchange)
+                    for _ in range(times):
+                        producer.publish(message.body, routing_key=routing_key,
+                                         content_type=message.content_type,
+                                         content_encoding=message.content_encoding,
+                                         headers=message.headers, delivery_mode=2,
+                                         user_id=message.properties.get("user_id"),
+                                         message_id=message.properties.get("message_id"))
+                        sent += 1
+            finally:
+                for publisher in publishers.values():
+                    publisher.release()
         self.injected["consumed messages published again (rounds)"] += 1
         self.redelivered += sent
         self.log(f"  fault: {sent} consumed messages published again")
