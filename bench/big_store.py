@@ -21,7 +21,7 @@ import datetime as dt
 import os
 import time
 
-from common import PROVINCE, progress
+from common import COHORTS, PROVINCE, progress
 
 OPENED_ON = dt.date(2023, 8, 28)     # the campaign is opened, rosters imported, self-assessed
 SCORED_ON = dt.date(2023, 10, 31)    # the score sheets
@@ -227,7 +227,7 @@ def build(cluster, target_events, events_per_institution=9.4):
         # 9.5 events: in scope ~12.5, out of scope ~6); the benchmark reports it if short.
         wanted = int(target_events / events_per_institution) + 1
         rows, seeds, skipped = rosters(wanted)
-        in_scope = [r for r in rows if r.cohort in (2020, 2021)]
+        in_scope = [r for r in rows if r.cohort in COHORTS]
         progress(f"replay-verify: build: {len(rows)} institutions ({len(in_scope)} in scope) "
                  f"from sample provinces of seeds {seeds[0]}..{seeds[-1]} "
                  f"({skipped} USCCs already used by an earlier seed skipped)")

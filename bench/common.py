@@ -19,6 +19,7 @@ if ROOT not in sys.path:
 import openpyxl  # noqa: E402
 import psycopg2  # noqa: E402
 
+from shared.language.outcomes import COHORTS  # noqa: E402
 from tests.support import Cluster  # noqa: E402
 
 PG = {"host": "127.0.0.1", "user": "postgres"}
@@ -169,7 +170,8 @@ class BenchCluster:
             self._decided_sql = "SELECT count(*) FROM notices.decided_cases"
         elif "listing_entries" in tables:
             self._decided_sql = ("SELECT count(*) FROM notices.listing_entries "
-                                 "WHERE entry IS NOT NULL AND cohort IN (2020, 2021)")
+                                 "WHERE entry IS NOT NULL AND cohort IN "
+                                 f"({', '.join(map(str, COHORTS))})")
         else:
             raise RuntimeError(f"notices has neither decided_cases nor listing_entries "
                                f"(tables: {sorted(tables)})")

@@ -12,6 +12,7 @@ import uuid
 
 from shared import config as config_module, operators, tokens, upload
 from shared.errors import BadInput, Refused
+from shared.language.outcomes import COHORTS
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
 CALLER_ERRORS = ("BadInput", "Refused")
@@ -99,7 +100,7 @@ def cmd_sample_province(args, cluster):
     rows = sample_province(args.seed)
     _parent_of(args.out)
     write_roster(rows, args.out)
-    in_scope = sum(1 for r in rows if r.cohort in (2020, 2021))
+    in_scope = sum(1 for r in rows if r.cohort in COHORTS)
     _print(args, {"out": args.out, "institutions": len(rows), "in_scope": in_scope,
                   "seed": args.seed},
            lambda r: print(f"{r['out']}: {r['institutions']} institutions "

@@ -76,7 +76,7 @@ def check_id(operator_id):
 
 def check_entry(role, jurisdiction):
     """An operator's role and jurisdiction make sense together, or BadInput."""
-    from services.registry.cities import CITIES
+    from shared.language.jurisdictions import CITIES
     if role not in PERSON_ROLES:
         raise BadInput(f"unknown role {role!r}; one of {', '.join(PERSON_ROLES)}")
     if role == "city" and jurisdiction not in CITIES:

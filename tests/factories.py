@@ -4,7 +4,7 @@ import datetime
 import openpyxl
 
 from services.evaluation.rubric import DEFAULT_RUBRIC
-from services.registry import uscc as uscc_module
+from shared.language import uscc as uscc_module
 from services.registry.roster import RosterRow, write_roster
 
 ALPHABET_BODY = "0123456789ABCDEFGHJKLMNPQRTUWXY"

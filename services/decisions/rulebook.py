@@ -33,114 +33,21 @@ from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
 from shared.dates import add_months
+from shared.language.clauses import (  # noqa: F401  (the rulebook's vocabulary)
+    TERMINATE, RECTIFY, PASS, CLASSES, NO_ACTIVITY, FALSE_MATERIALS, BEYOND_SCOPE,
+    FORGED_CANDIDATE_MATERIALS, EXAM_MISCONDUCT, CERTIFICATES_WITHOUT_EVALUATION,
+    RESULT_FAIL, REFUSED_EVALUATION, AUDIT_NOT_RECTIFIED, REGISTRATION_PROBLEM,
+    RESULT_BELOW_STANDARD, RECTIFICATION, EXTENSION, TERMINATE_CLAUSES, RECTIFY_CLAUSES,
+    FINDING_CLAUSES, CLAUSES, Clause, parse_clause)
+from shared.language.outcomes import (  # noqa: F401  (the rulebook's vocabulary)
+    RENEWAL_COHORT, CONTINUING_COHORT, COHORTS, GRADE_PASS, GRADE_BELOW_STANDARD,
+    GRADE_FAIL, GRADES, TERMINATED, RENEWAL_WITHHELD, SUSPENDED, RENEWAL_AGREED, NORMAL,
+    RENEWED, RESUMED, OUTCOMES, AFTER_RECTIFICATION)
 
 RULEBOOK_VERSION = "2023.2"
 # Verdicts of these versions can be re-derived by this code (2023.1 read 四(一)1 by years).
 REDERIVABLE = ("2023.2",)
-
-TERMINATE = "terminate"
-RECTIFY = "rectify"
-PASS = "pass"
-CLASSES = (TERMINATE, RECTIFY, PASS)  # precedence: the first that fires wins
-
-# Grades as the rubric (services.evaluation.rubric) names them; repeated here so the
-# decisions service does not import another service's code.
-GRADE_PASS = "合格"
-GRADE_BELOW_STANDARD = "不达标"
-GRADE_FAIL = "不合格"
-GRADES = (GRADE_PASS, GRADE_BELOW_STANDARD, GRADE_FAIL)
-
-COHORTS = (2020, 2021)
-
-# Clause codes, as the notice numbers them.
-NO_ACTIVITY = "四(一)1"
-FALSE_MATERIALS = "四(一)2"
-BEYOND_SCOPE = "四(一)3"
-FORGED_CANDIDATE_MATERIALS = "四(一)4"
-EXAM_MISCONDUCT = "四(一)5"
-CERTIFICATES_WITHOUT_EVALUATION = "四(一)6"
-RESULT_FAIL = "四(一)7"
-REFUSED_EVALUATION = "六(二)"
-AUDIT_NOT_RECTIFIED = "四(二)1"
-REGISTRATION_PROBLEM = "四(二)2"
-RESULT_BELOW_STANDARD = "四(二)3"
-RECTIFICATION = "四(二)"  # the re-decision after the two-month rectification
-EXTENSION = "六(四)"  # two-month extension of an expired filing; not a verdict class
-
-TERMINATE_CLAUSES = (NO_ACTIVITY, FALSE_MATERIALS, BEYOND_SCOPE, FORGED_CANDIDATE_MATERIALS,
-                     EXAM_MISCONDUCT, CERTIFICATES_WITHOUT_EVALUATION, RESULT_FAIL,
-                     REFUSED_EVALUATION)
-RECTIFY_CLAUSES = (AUDIT_NOT_RECTIFIED, REGISTRATION_PROBLEM, RESULT_BELOW_STANDARD)
-# Recorded by evaluators with evidence (the findings form); the rest are derived.
-# 六(二) is a finding too: a refusal the jurisdiction records (issue 17).
-FINDING_CLAUSES = (FALSE_MATERIALS, BEYOND_SCOPE, FORGED_CANDIDATE_MATERIALS,
-                   EXAM_MISCONDUCT, CERTIFICATES_WITHOUT_EVALUATION, REFUSED_EVALUATION,
-                   AUDIT_NOT_RECTIFIED)
-
-# Outcome labels (四(三)).
-TERMINATED = "终止备案"
-RENEWAL_WITHHELD = "暂时不予延续备案"
-SUSPENDED = "暂停评价活动"
-RENEWAL_AGREED = "同意延续备案"
-NORMAL = "正常评价"
-RENEWED = "延续备案"
-RESUMED = "恢复评价活动"
-
-_OUTCOMES = {
-    (TERMINATE, 2020): TERMINATED, (TERMINATE, 2021): TERMINATED,
-    (RECTIFY, 2020): RENEWAL_WITHHELD, (RECTIFY, 2021): SUSPENDED,
-    (PASS, 2020): RENEWAL_AGREED, (PASS, 2021): NORMAL,
-}
-_AFTER_RECTIFICATION = {2020: RENEWED, 2021: RESUMED}
-
-
-@dataclass(frozen=True)
-class Clause:
-    code: str
-    klass: str | None  # None: not a verdict clause (四(二) re-decision, 六(四) extension)
-    zh: str
-    en: str
-
-
-CLAUSES: dict[str, Clause] = {c.code: c for c in (
-    Clause(NO_ACTIVITY, TERMINATE, "自备案以来连续两年未开展职业技能等级评价工作",
-           "no certification activity in two consecutive years since filing"),
-    Clause(FALSE_MATERIALS, TERMINATE, "备案申请中故意提供虚假承诺、虚假资料",
-           "false commitments or materials in the filing application"),
-    Clause(BEYOND_SCOPE, TERMINATE, "严重超出备案范围开展评价工作",
-           "evaluation seriously beyond the filing scope"),
-    Clause(FORGED_CANDIDATE_MATERIALS, TERMINATE, "为参评人员或协助参评人员伪造申报资料或证件,或纵容参评人员违规报名",
-           "forging, or helping forge, candidates' materials; conniving at irregular registration"),
-    Clause(EXAM_MISCONDUCT, TERMINATE, "考场秩序混乱,有组织舞弊",
-           "disorderly examinations, organised cheating"),
-    Clause(CERTIFICATES_WITHOUT_EVALUATION, TERMINATE, "未经评价直接颁发证书或伪造虚假成绩颁发证书",
-           "certificates issued without evaluation, or on forged results"),
-    Clause(RESULT_FAIL, TERMINATE, "评估结果不合格", "evaluation result 不合格 (fail)"),
-    Clause(REFUSED_EVALUATION, TERMINATE, "无故拒绝参加评估,取消备案资质",
-           "refused to take part in the evaluation without good reason"),
-    Clause(AUDIT_NOT_RECTIFIED, RECTIFY, "对涉及审计提出问题整改不到位",
-           "audit findings not properly rectified"),
-    Clause(REGISTRATION_PROBLEM, RECTIFY, "法人登记证明不在有效期内,或年度报告中存在影响法人资质合规性问题",
-           "legal-person registration expired, or compliance problems in the annual reports "
-           "of 民政/市场监管"),
-    Clause(RESULT_BELOW_STANDARD, RECTIFY, "评估结果不达标准", "evaluation result 不达标 (below standard)"),
-    Clause(RECTIFICATION, None, "限期2个月内完成整改,再视情况决定是否准予延续备案或恢复评价活动",
-           "rectify within two months, then renewal/resumption or termination"),
-    Clause(EXTENSION, None, "备案时间已到期的,认定工作可暂时延续2个月",
-           "an expired filing may continue certification for two months"),
-)}
-
-
-def parse_clause(text: str) -> str:
-    """A clause code as typed in a form: Chinese input methods give full-width
-    parentheses (四\uff08一\uff095) and cells pick up blanks, so both are normalised."""
-    if not isinstance(text, str):
-        raise ValueError(f"expected a clause code such as 四(一)5, got {text!r}")
-    code = "".join(text.split()).replace("\uff08", "(").replace("\uff09", ")")
-    if code not in CLAUSES:
-        raise ValueError(f"unknown clause {text!r} (known: {', '.join(CLAUSES)})")
-    return code
-
+_OUTCOMES, _AFTER_RECTIFICATION = OUTCOMES, AFTER_RECTIFICATION
 
 def default_readings(milestones: Mapping[str, str]) -> dict:
     """The notice's own readings, from the campaign's milestones (docs/rules.md)."""

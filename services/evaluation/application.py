@@ -187,7 +187,7 @@ class Evaluation(ServiceApplication):
 
     def _one(self, operator, uscc, change):
         """A command on one case, checked like a form's row."""
-        from services.registry.uscc import normalise
+        from shared.language.uscc import normalise
         return self._submit(operator, "command", [_Target(None, normalise(str(uscc)))],
                             lambda case, row, campaign: change(case))
 

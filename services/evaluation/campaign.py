@@ -18,6 +18,7 @@ from eventsourcing.domain import event
 from shared.aggregate import CaseAggregate
 from shared.application import campaign_id
 from shared.errors import BadInput
+from shared.language.outcomes import COHORTS
 from services.decisions.rulebook import default_readings
 from services.evaluation.rubric import DEFAULT_RUBRIC, Rubric, RubricError
 
@@ -26,7 +27,7 @@ MILESTONES = ("self_assessment_due", "evaluation_due", "publication_due")
 DEFAULT_2023 = {
     "notice": "晋人社办函〔2023〕223号",
     "title": "关于组织对全省职业技能等级认定评价机构开展评估的通知",
-    "cohorts": [2020, 2021],
+    "cohorts": list(COHORTS),
     "milestones": {"self_assessment_due": "2023-08-31", "evaluation_due": "2023-09-30",
                    "publication_due": "2023-10-31"},
     # 二(一): activity "自公布备案资质起至评估前一个月"; by year, the last complete year.
@@ -97,7 +98,7 @@ def _number(value, source, column, low, high, integer=False):
 def validate_readings(readings, milestones, source="campaign"):
     """The campaign's readings of the notice, each checked, the notice's defaults filled in;
     BadInput naming the field (readings.<name>.<setting>)."""
-    from services.registry.cities import CITIES, PROVINCE
+    from shared.language.jurisdictions import CITIES, PROVINCE
     merged = default_readings(milestones)
     if readings is None:
         return merged

@@ -37,7 +37,7 @@ from shared.errors import BadInput
 from services.decisions.rulebook import CLAUSES, FINDING_CLAUSES, parse_clause
 from services.evaluation.rubric import (DEFAULT_RUBRIC, Rubric, ScoreError, json_number,
                                        to_decimal)
-from services.registry import uscc as uscc_codes
+from shared.language import uscc as uscc_codes
 
 SELF_ASSESSMENT = "self-assessment"
 SCORE_SHEET = "score-sheet"

@@ -11,7 +11,7 @@ from shared.projection import Projection
 from services.notices import followups, publications
 from services.notices.domain import Entry, Notice, notice_id
 
-IN_SCOPE = (2020, 2021)
+from shared.language.outcomes import COHORTS as IN_SCOPE
 CAMPAIGN = "晋人社办函〔2023〕223号"  # the campaign whose results these publications carry
 FILING_EVENTS = ("registry.Institution.Filed", "registry.Institution.FilingChanged")
 NUMBER = "晋人社评估〔{year}〕{sequence}号"

@@ -14,7 +14,7 @@ The reason is read from what the decisions service recorded with the verdict (th
 grade; the verdict it revises), never re-derived from rules here.
 """
 from services.decisions import rulebook as rb
-from shared import clauses as cl
+from shared.language import notation as cl
 
 RESULTS, RECTIFICATION, CORRECTION = "results", "rectification", "correction"
 KINDS = (RESULTS, RECTIFICATION, CORRECTION)

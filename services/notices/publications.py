@@ -51,8 +51,8 @@ from openpyxl.utils import get_column_letter
 
 from services.decisions import rulebook as rb
 from services.notices import followups as fu
-from services.registry.cities import CITIES, PROVINCE
-from shared import clauses as cl
+from shared.language.jurisdictions import CITIES, PROVINCE
+from shared.language import notation as cl
 from shared.dates import BUSINESS_TZ, parse_date
 from shared.xlsx import save_workbook, write_cell
 

@@ -4,7 +4,7 @@ from shared.errors import BadInput
 from shared.projection import Projection
 from services.registry.domain import Institution
 
-IN_SCOPE_2023 = (2020, 2021)
+from shared.language.outcomes import COHORTS as IN_SCOPE_2023
 
 
 class Filings(Projection):

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 from shared import xlsx
 from shared.errors import BadInput
-from services.registry import uscc
+from shared.language import uscc
 
 COL_USCC = "统一社会信用代码"
 COL_STATUS = "登记状态"

@@ -8,7 +8,7 @@ import enum
 import re
 
 # The cohorts the 2023 campaign evaluates (notice 223, 一).
-IN_SCOPE_2023 = (2020, 2021)
+from shared.language.outcomes import COHORTS as IN_SCOPE_2023
 
 
 class Category(enum.StrEnum):
@@ -113,7 +113,7 @@ def format_scope(scope):
 
 def cohort(published_on):
     """The cohort (年度) of a filing is the year it was published. The notice knows 2019
-    (the Nov-2019 batch), 2020, 2021 and 2022 (the Sep-2022 batch); any other year is
+    (the Nov-2019 batch), 2020 to 2022 (2022: the Sep-2022 batch); any other year is
     accepted as its own cohort and is simply not in the 2023 campaign's scope."""
     return published_on.year
 

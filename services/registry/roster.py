@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from shared import xlsx
 from shared.errors import BadInput
-from services.registry import cities, uscc
+from shared.language import jurisdictions as cities, uscc
 from services.registry.filing import Category, Level, cohort, format_scope, parse_scope
 
 COL_USCC = "统一社会信用代码"

@@ -10,7 +10,8 @@ the campaign, expiring during it, and legal registrations expired.
 import datetime as dt
 import random
 
-from services.registry import cities, uscc
+from shared.language import jurisdictions as cities, uscc
+from shared.language.outcomes import COHORTS
 from services.registry.filing import Category, Level
 from services.registry.roster import RosterRow, write_roster  # noqa: F401 (re-exported)
 
@@ -172,7 +173,7 @@ def _assign_cities(rng, specs):
     groups = {}
     for i, (category, level, published_on) in enumerate(specs):
         if level is M:
-            group = published_on.year in (2020, 2021), category, published_on.year < 2020
+            group = published_on.year in COHORTS, category, published_on.year < 2020
             groups.setdefault(group, []).append(i)
     codes, weights = list(CITY_WEIGHTS), list(CITY_WEIGHTS.values())
     for members in groups.values():

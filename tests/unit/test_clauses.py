@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from services.decisions import rulebook as rb
-from shared import clauses as cl
+from shared.language import notation as cl
 
 
 @pytest.mark.parametrize("code, table, prose", [

@@ -10,7 +10,7 @@ import pytest
 from markupsafe import escape
 
 from services.notices import publications as pub
-from shared import clauses as cl
+from shared.language import notation as cl
 from services.notices.publications import (
     SUMMARY_COLUMNS, atom_feed, etag, json_feed, notice_data, opinion_lists,
     render_index_html, render_notice_html, render_opinion_html, write_summary_xlsx,

@@ -4,7 +4,7 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from services.registry import cities
+from shared.language import jurisdictions as cities
 from services.registry.filing import (Category, Level, cohort, format_scope, parse_scope,
                                       IN_SCOPE_2023)
 from services.registry.roster import COLUMNS, RosterRow, read_roster, write_roster

@@ -3,8 +3,8 @@ from collections import Counter
 
 import pytest
 
-from services.registry import uscc
-from services.registry.cities import CITIES
+from shared.language import uscc
+from shared.language.jurisdictions import CITIES
 from services.registry.filing import IN_SCOPE_2023
 from services.registry.roster import read_roster
 from services.registry.sample import OCCUPATION_NAMES, sample_province, write_roster

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from services.registry import uscc
+from shared.language import uscc
 
 KNOWN_VALID = ["914403001922038216", "91110000710925462X", "12100000425006133D"]
 
