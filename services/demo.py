@@ -19,14 +19,14 @@ import openpyxl
 
 from services import cli
 from services.evaluation.rubric import DEFAULT_RUBRIC
+from shared.language.jurisdictions import JURISDICTIONS, PROVINCE
 
-JURISDICTIONS = ["140000"] + [f"14{n:02d}00" for n in range(1, 12)]
 OUT = os.environ.get("PINGGU_DEMO_DIR", os.path.join("var", "demo"))
 SEED = 2023
 
 
 def operator_for(jurisdiction):
-    return "center" if jurisdiction == "140000" else f"city-{jurisdiction}"
+    return "center" if jurisdiction == PROVINCE else f"city-{jurisdiction}"
 
 
 def step(message):

@@ -7,35 +7,20 @@ import base64
 import contextlib
 import contextvars
 import datetime
-import uuid
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Mapper, Tracking, Transcoding
 
 from shared import commands, db
 from shared.errors import BadInput
+from shared.language.identifiers import campaign_id, case_id  # noqa: F401 (re-exported)
 
 # No event may come near RabbitMQ's 128 MB message limit: the outbox would retry such
 # an integration event forever. Readers bound every text; this bounds what they miss.
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 
-CASE_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-000000000223")
-
-
-CAMPAIGN_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-00000000ca11")
-
 # The aggregates a journaled command saves, held until its result is known (run_command).
 _collected = contextvars.ContextVar("pinggu_collected_saves", default=None)
-
-
-def case_id(uscc):
-    """The one id of an institution's case in every service."""
-    return uuid.uuid5(CASE_NAMESPACE, uscc)
-
-
-def campaign_id(notice):
-    """The one id of a campaign in every service."""
-    return uuid.uuid5(CAMPAIGN_NAMESPACE, notice)
 
 
 class DateAsISO(Transcoding):

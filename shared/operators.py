@@ -12,8 +12,8 @@ import json
 import os
 
 from shared.errors import BadInput, Refused
+from shared.language.jurisdictions import CITIES, PROVINCE
 
-PROVINCE = "140000"
 ROLES = ("province", "center", "city", "auditor", "system")
 PERSON_ROLES = ("province", "center", "city", "auditor")
 
@@ -76,7 +76,6 @@ def check_id(operator_id):
 
 def check_entry(role, jurisdiction):
     """An operator's role and jurisdiction make sense together, or BadInput."""
-    from shared.language.jurisdictions import CITIES
     if role not in PERSON_ROLES:
         raise BadInput(f"unknown role {role!r}; one of {', '.join(PERSON_ROLES)}")
     if role == "city" and jurisdiction not in CITIES:

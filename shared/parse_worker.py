@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from shared.errors import BadInput
 
 # kind -> (module, reader, row class): the row class's from_dict rebuilds what the
-# worker sent as JSON.
+# worker sent as JSON. Readers are named, not imported: shared imports no service
+# (tests/unit/test_import_boundaries.py); the worker process imports the one it runs.
 READERS = {
     "roster": ("services.registry.roster", "read_roster", "RosterRow"),
     "legal-status": ("services.registry.facts", "read_legal_status", "LegalStatus"),
@@ -56,7 +57,7 @@ def parse(kind, path, name, *, limits=LIMITS, **params):
     """The rows `kind`'s reader finds in the file at `path` (reported as `name`), read in
     a worker process within `limits`; raises BadInput as the reader would, or when the
     worker exceeds its limits. `params` are the reader's keyword arguments: dates,
-    pairs of dates, and a rubric (given as its dict)."""
+    pairs of dates, and objects with `to_dict`/`from_dict` (a rubric)."""
     module, _, row_class = READERS[kind]
     result = run_worker(request(kind, path, name, **params), limits, name)
     if "bad_input" in result:
@@ -121,7 +122,9 @@ def _encode(params):
         elif isinstance(value, tuple) and all(isinstance(v, dt.date) for v in value):
             value = {"dates": [v.isoformat() for v in value]}
         elif hasattr(value, "to_dict"):
-            value = {"rubric": value.to_dict()}
+            # Named by its class, not imported here: shared knows no service's types.
+            value = {"object": f"{type(value).__module__}:{type(value).__qualname__}",
+                     "data": value.to_dict()}
         out[key] = value
     return out
 
@@ -133,9 +136,9 @@ def _decode(params):
             value = dt.date.fromisoformat(value["date"])
         elif isinstance(value, dict) and "dates" in value:
             value = tuple(dt.date.fromisoformat(v) for v in value["dates"])
-        elif isinstance(value, dict) and "rubric" in value:
-            from services.evaluation.rubric import Rubric
-            value = Rubric.from_dict(value["rubric"])
+        elif isinstance(value, dict) and "object" in value:
+            module, name = value["object"].split(":")
+            value = getattr(importlib.import_module(module), name).from_dict(value["data"])
         out[key] = value
     return out
 

@@ -12,7 +12,10 @@ import datetime
 from eventsourcing.domain import event
 
 from shared.aggregate import CaseAggregate
-from shared.application import campaign_id
+from shared.language.clauses import PASS, RECTIFY, REGISTRATION_PROBLEM, TERMINATE
+from shared.language.identifiers import campaign_id
+from shared.language.outcomes import COHORTS
+from shared.language.readings import readings_with_defaults
 from services.decisions import rulebook
 
 UNDECIDED, DECIDED, RECTIFYING, CLOSED = "undecided", "decided", "rectifying", "closed"
@@ -38,7 +41,7 @@ class Campaign(CaseAggregate):
         self.evaluated_through_year = evaluated_through_year
         self.opened_on = opened_on
         # Campaigns opened before issue 17 carry no readings: the notice's defaults.
-        self.readings = rulebook.readings_with_defaults(readings, milestones)
+        self.readings = readings_with_defaults(readings, milestones)
 
     def milestone(self, name):
         return _date(self.milestones[name])
@@ -149,7 +152,7 @@ class Case(CaseAggregate):
 
     @property
     def in_scope(self):
-        return self.cohort in rulebook.COHORTS
+        return self.cohort in COHORTS
 
     def legal_valid_until(self):
         legal = self.legal_status or {}
@@ -221,7 +224,7 @@ class Case(CaseAggregate):
 
     @property
     def terminated(self):
-        return bool(self.verdict and self.verdict["klass"] == rulebook.TERMINATE)
+        return bool(self.verdict and self.verdict["klass"] == TERMINATE)
 
     def reconsider(self, today, campaign):
         """Decide again on the facts as they now are; record a verdict only if the verdict,
@@ -245,25 +248,25 @@ class Case(CaseAggregate):
             self._deadline_passed(kind="legal-registration", due=legal_until)
         if self.phase == RECTIFYING and self.score and self.score["kind"] == "rescore" \
                 and self.counted_rectification() is not None:
-            passed = rulebook.decide(facts).klass == rulebook.PASS
+            passed = rulebook.decide(facts).klass == PASS
             verdict = rulebook.after_rectification(self.cohort, passed,
                                                    rectified=self.verdict["clauses"])
             return self._record(verdict, facts, today, phase=CLOSED, basis="rescore")
         verdict = rulebook.verdict_for(facts)
-        if self.phase == CLOSED and verdict.klass == rulebook.PASS:
+        if self.phase == CLOSED and verdict.klass == PASS:
             return None  # still 延续备案 / 恢复评价活动
         if self.phase == CLOSED and verdict.klass is None:
             return None
-        if self.phase == RECTIFYING and verdict.klass in (rulebook.PASS, None):
+        if self.phase == RECTIFYING and verdict.klass in (PASS, None):
             gone = set(self.verdict["clauses"])
-            if rulebook.REGISTRATION_PROBLEM in gone:
+            if REGISTRATION_PROBLEM in gone:
                 # Cured within its period (the sweep fires the deadline first otherwise).
                 cured = rulebook.after_rectification(self.cohort, True,
                                                      rectified=self.verdict["clauses"])
                 return self._record(cured, facts, today, phase=CLOSED, basis="cured")
             if self.score and self.score["kind"] == "rescore":
                 return None  # a re-score counts only after a rectification in the period
-        if verdict.klass == rulebook.RECTIFY:
+        if verdict.klass == RECTIFY:
             return self._record(verdict, facts, today, phase=RECTIFYING,
                                 periods=self._periods_for(verdict.clauses, today))
         return self._record(verdict, facts, today,

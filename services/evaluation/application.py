@@ -199,7 +199,7 @@ class Evaluation(ServiceApplication):
         return {"excused": uscc, "unchanged": not recorded}
 
     def withdraw_finding(self, operator, uscc, clause, reason):
-        from services.decisions.rulebook import FINDING_CLAUSES, parse_clause
+        from shared.language.clauses import FINDING_CLAUSES, parse_clause
         try:
             clause = parse_clause(clause)
         except ValueError as exc:

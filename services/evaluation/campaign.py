@@ -16,17 +16,19 @@ import json
 from eventsourcing.domain import event
 
 from shared.aggregate import CaseAggregate
-from shared.application import campaign_id
+from shared.language.identifiers import campaign_id
 from shared.errors import BadInput
+from shared.language.jurisdictions import CITIES, PROVINCE
+from shared.language.notice import NOTICE_2023, NOTICE_2023_TITLE
 from shared.language.outcomes import COHORTS
-from services.decisions.rulebook import default_readings
+from shared.language.readings import default_readings
 from services.evaluation.rubric import DEFAULT_RUBRIC, Rubric, RubricError
 
 MILESTONES = ("self_assessment_due", "evaluation_due", "publication_due")
 
 DEFAULT_2023 = {
-    "notice": "晋人社办函〔2023〕223号",
-    "title": "关于组织对全省职业技能等级认定评价机构开展评估的通知",
+    "notice": NOTICE_2023,
+    "title": NOTICE_2023_TITLE,
     "cohorts": list(COHORTS),
     "milestones": {"self_assessment_due": "2023-08-31", "evaluation_due": "2023-09-30",
                    "publication_due": "2023-10-31"},
@@ -98,7 +100,6 @@ def _number(value, source, column, low, high, integer=False):
 def validate_readings(readings, milestones, source="campaign"):
     """The campaign's readings of the notice, each checked, the notice's defaults filled in;
     BadInput naming the field (readings.<name>.<setting>)."""
-    from shared.language.jurisdictions import CITIES, PROVINCE
     merged = default_readings(milestones)
     if readings is None:
         return merged

@@ -34,7 +34,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from shared import xlsx
 from shared.errors import BadInput
-from services.decisions.rulebook import CLAUSES, FINDING_CLAUSES, parse_clause
+from shared.language.clauses import CLAUSES, FINDING_CLAUSES, parse_clause
 from services.evaluation.rubric import (DEFAULT_RUBRIC, Rubric, ScoreError, json_number,
                                        to_decimal)
 from shared.language import uscc as uscc_codes

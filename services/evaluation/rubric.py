@@ -17,10 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping
 
-PASS = "合格"
-BELOW_STANDARD = "不达标"
-FAIL = "不合格"
-GRADES = (PASS, BELOW_STANDARD, FAIL)
+from shared.language.outcomes import (  # noqa: F401  (the rubric grades in these)
+    GRADE_BELOW_STANDARD as BELOW_STANDARD, GRADE_FAIL as FAIL, GRADE_PASS as PASS, GRADES)
 
 TENTH = Decimal("0.1")
 

@@ -12,7 +12,7 @@ from services.notices import followups, publications
 from services.notices.domain import Entry, Notice, notice_id
 
 from shared.language.outcomes import COHORTS as IN_SCOPE
-CAMPAIGN = "晋人社办函〔2023〕223号"  # the campaign whose results these publications carry
+from shared.language.notice import NOTICE_2023 as CAMPAIGN  # whose results these carry
 FILING_EVENTS = ("registry.Institution.Filed", "registry.Institution.FilingChanged")
 NUMBER = "晋人社评估〔{year}〕{sequence}号"
 

@@ -13,7 +13,9 @@ The reason is read from what the decisions service recorded with the verdict (th
 `Decided` event's `basis`: "rescore" or "deadline" close a rectification; its facts'
 grade; the verdict it revises), never re-derived from rules here.
 """
-from services.decisions import rulebook as rb
+from shared.language.clauses import CLAUSES, RECTIFICATION as RECTIFICATION_CLAUSE
+from shared.language.outcomes import (
+    GRADE_BELOW_STANDARD, GRADE_FAIL, RENEWAL_WITHHELD, RENEWED, RESUMED, SUSPENDED)
 from shared.language import notation as cl
 
 RESULTS, RECTIFICATION, CORRECTION = "results", "rectification", "correction"
@@ -24,7 +26,7 @@ KIND_ZH = {RESULTS: "评估结果通告", RECTIFICATION: "整改复评结果通�
 # the outcome as it was (a new decided_on, a new total) is no public change.
 PUBLIC_KEYS = ("name", "category", "level", "jurisdiction", "cohort", "class", "outcome",
                "clauses", "deadline")
-_UNDER_RECTIFICATION = (rb.RENEWAL_WITHHELD, rb.SUSPENDED)
+_UNDER_RECTIFICATION = (RENEWAL_WITHHELD, SUSPENDED)
 _CLOSING = ("rescore", "deadline")
 
 
@@ -44,18 +46,19 @@ def closes_rectification(entry, published):
     if entry.get("basis") in _CLOSING:
         return True
     # A row recorded before the basis was carried: the re-decision cites 四(二) alone.
-    return entry.get("basis") is None and list(entry.get("clauses") or ()) == [rb.RECTIFICATION]
+    return (entry.get("basis") is None
+            and list(entry.get("clauses") or ()) == [RECTIFICATION_CLAUSE])
 
 
 def rectification_reason(entry):
     """The reason in words, with the clause, for a closed rectification."""
-    article = cl.prose(rb.RECTIFICATION)
-    if entry["outcome"] in (rb.RENEWED, rb.RESUMED):
+    article = cl.prose(RECTIFICATION_CLAUSE)
+    if entry["outcome"] in (RENEWED, RESUMED):
         return f"整改复评合格，依据{article}{entry['outcome']}"
     if entry.get("basis") == "deadline":
         return f"逾期未整改，依据{article}终止备案"
     grade = entry.get("facts_grade")
-    still = f"复评仍{grade}" if grade in (rb.GRADE_FAIL, rb.GRADE_BELOW_STANDARD) else "整改不到位"
+    still = f"复评仍{grade}" if grade in (GRADE_FAIL, GRADE_BELOW_STANDARD) else "整改不到位"
     return f"{still}，依据{article}终止备案"
 
 
@@ -83,7 +86,7 @@ def correction_reason(entry, published, given=None):
 
 
 def _zh(code):
-    clause = rb.CLAUSES.get(code)
+    clause = CLAUSES.get(code)
     return clause.zh if clause else cl.table(code)
 
 

@@ -49,7 +49,9 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from services.decisions import rulebook as rb
+from shared.language.clauses import CLAUSES, RECTIFICATION, REFUSED_EVALUATION
+from shared.language.outcomes import (
+    NORMAL, RENEWAL_AGREED, RENEWAL_WITHHELD, RENEWED, RESUMED, SUSPENDED, TERMINATED)
 from services.notices import followups as fu
 from shared.language.jurisdictions import CITIES, PROVINCE
 from shared.language import notation as cl
@@ -73,27 +75,27 @@ LEVEL_ZH = {"municipal": "市级", "provincial": "省级以上"}
 
 # The lists 四(三) asks for, per cohort, in the notice's own order.
 LISTS = {
-    2020: (rb.TERMINATED, rb.RENEWAL_AGREED, rb.RENEWAL_WITHHELD),
-    2021: (rb.TERMINATED, rb.SUSPENDED, rb.NORMAL),
+    2020: (TERMINATED, RENEWAL_AGREED, RENEWAL_WITHHELD),
+    2021: (TERMINATED, SUSPENDED, NORMAL),
 }
 # After a rectification passes (四(二)) the institution is renewed / evaluates again:
 # the notice has no separate list for it, so it joins the pass list of its cohort. Its
 # own outcome label (延续备案 / 恢复评价活动) is kept on the row, so readers can tell it
 # from a first-time pass.
-_MERGED = {(2020, rb.RENEWED): rb.RENEWAL_AGREED, (2021, rb.RESUMED): rb.NORMAL}
+_MERGED = {(2020, RENEWED): RENEWAL_AGREED, (2021, RESUMED): NORMAL}
 
 # Headings and the one-line explanation under each list.
-_TERMINATE_TEXT = (f"有通知{cl.prose('四(一)')}或{cl.prose(rb.REFUSED_EVALUATION)}所列情形，"
+_TERMINATE_TEXT = (f"有通知{cl.prose('四(一)')}或{cl.prose(REFUSED_EVALUATION)}所列情形，"
                    "终止备案。")
-_RECTIFY_TEXT = (f"有通知{cl.prose(rb.RECTIFICATION)}所列情形，限期2个月内完成整改，"
+_RECTIFY_TEXT = (f"有通知{cl.prose(RECTIFICATION)}所列情形，限期2个月内完成整改，"
                  "整改后再视情况决定是否{}；逾期未整改或整改不到位的，终止备案。")
 _LIST_TEXT = {
-    (2020, rb.TERMINATED): ("需终止备案的机构", _TERMINATE_TEXT),
-    (2020, rb.RENEWAL_AGREED): ("同意延续备案的机构", "评估合格，或整改后经复评准予延续备案。"),
-    (2020, rb.RENEWAL_WITHHELD): ("暂时不予延续备案的机构", _RECTIFY_TEXT.format("准予延续备案")),
-    (2021, rb.TERMINATED): ("需终止备案的机构", _TERMINATE_TEXT),
-    (2021, rb.SUSPENDED): ("暂停评价活动的机构", _RECTIFY_TEXT.format("恢复评价活动")),
-    (2021, rb.NORMAL): ("正常评价的机构", "评估合格，或整改后经复评恢复评价活动。"),
+    (2020, TERMINATED): ("需终止备案的机构", _TERMINATE_TEXT),
+    (2020, RENEWAL_AGREED): ("同意延续备案的机构", "评估合格，或整改后经复评准予延续备案。"),
+    (2020, RENEWAL_WITHHELD): ("暂时不予延续备案的机构", _RECTIFY_TEXT.format("准予延续备案")),
+    (2021, TERMINATED): ("需终止备案的机构", _TERMINATE_TEXT),
+    (2021, SUSPENDED): ("暂停评价活动的机构", _RECTIFY_TEXT.format("恢复评价活动")),
+    (2021, NORMAL): ("正常评价的机构", "评估合格，或整改后经复评恢复评价活动。"),
 }
 _ORDINALS = "一二三四五六七八九十"
 
@@ -168,7 +170,7 @@ def _check_jurisdiction(jurisdiction, entries):
 
 
 def clause_text(code):
-    clause = rb.CLAUSES.get(code)
+    clause = CLAUSES.get(code)
     return clause.zh if clause else ""
 
 
@@ -176,7 +178,7 @@ def _cited(entries, *more):
     """The clauses cited by these entries (and `more` codes) with their text, in the
     rulebook's order, each in the notice's table notation."""
     codes = {c for e in entries for c in (e.get("clauses") or ())} | set(more)
-    known = [c for c in rb.CLAUSES if c in codes]
+    known = [c for c in CLAUSES if c in codes]
     return [(cl.table(c), clause_text(c)) for c in known + sorted(codes - set(known))]
 
 
@@ -209,8 +211,8 @@ def _sections(entries):
             heading, explanation = _LIST_TEXT[(cohort, label)]
             lists.append({
                 "ordinal": _ORDINALS[position], "label": label, "heading": heading,
-                "explanation": explanation, "rectify": label in (rb.RENEWAL_WITHHELD,
-                                                                  rb.SUSPENDED),
+                "explanation": explanation, "rectify": label in (RENEWAL_WITHHELD,
+                                                                  SUSPENDED),
                 "rows": [_row(e, label) for e in members],
             })
         sections.append({"ordinal": _ORDINALS[index], "cohort": cohort, "lists": lists,
@@ -502,7 +504,7 @@ def _followup_row(entry):
 
 
 # The final outcomes of a rectification, per cohort, in the notice's order (四(二)).
-_RECTIFICATION_OUTCOMES = {2020: (rb.RENEWED, rb.TERMINATED), 2021: (rb.RESUMED, rb.TERMINATED)}
+_RECTIFICATION_OUTCOMES = {2020: (RENEWED, TERMINATED), 2021: (RESUMED, TERMINATED)}
 
 
 def _followup_sections(rows):
@@ -536,15 +538,15 @@ def notice_summary(notice):
             f"{label}{n}家" for label, n in by.items()) for cohort, by in lists.items() if by)
         return f"公布{len(entries)}家评价机构的评估结果：{parts}。"
     if kind == fu.RECTIFICATION:
-        passed = sum(count.get(o, 0) for o in (rb.RENEWED, rb.RESUMED))
+        passed = sum(count.get(o, 0) for o in (RENEWED, RESUMED))
         reasons = {}
         for e in entries:
-            if e["outcome"] == rb.TERMINATED:
+            if e["outcome"] == TERMINATED:
                 why = (e.get("reason") or "").split("，")[0]
                 reasons[why] = reasons.get(why, 0) + 1
         detail = "、".join(f"{why}{n}家" for why, n in sorted(reasons.items()))
         return (f"{len(entries)}家限期整改机构的整改复评结果：整改复评合格{passed}家，"
-                f"终止备案{count.get(rb.TERMINATED, 0)}家" + (f"（{detail}）" if detail else "")
+                f"终止备案{count.get(TERMINATED, 0)}家" + (f"（{detail}）" if detail else "")
                 + "。")
     numbers = sorted({(e.get("original") or {}).get("number") or "" for e in entries} - {""})
     return (f"更正{'、'.join(numbers) or '此前通告'}中{len(entries)}家机构的评估结果：" + "；".join(

@@ -11,9 +11,7 @@ from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.notices import portal, publications
 from services.notices.application import CAMPAIGN, Listing, Notices
-
-JURISDICTIONS = ("140000", "140100", "140200", "140300", "140400", "140500", "140600",
-                 "140700", "140800", "140900", "141000", "141100")
+from shared.language.jurisdictions import JURISDICTIONS
 
 
 class NoticesService(AuditEntrypoints):

@@ -1,5 +1,9 @@
 """The 11 prefecture-level cities of Shanxi and who has jurisdiction over an institution.
 
+Divisions are GB/T 2260 codes: the province 140000, its cities 14xx00. The jurisdictions
+(属地管理, notice 三) are the province (its center evaluates provincial-level filings) and
+each city's bureau; `JURISDICTIONS` lists them in code order.
+
 Lookups raise ValueError for an unknown city; callers turn that into BadInput with the
 row and column they know.
 """
@@ -19,6 +23,8 @@ CITIES = {
     "141000": "临汾市",
     "141100": "吕梁市",
 }
+
+JURISDICTIONS = (PROVINCE, *CITIES)
 
 _BY_NAME = {name: code for code, name in CITIES.items()}
 _BY_NAME.update({name.removesuffix("市"): code for code, name in CITIES.items()})

@@ -2,7 +2,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from services.decisions import rulebook as rb
+from shared.language import clauses as lc
 from shared.language import notation as cl
 
 
@@ -22,7 +22,7 @@ def test_lists():
     assert cl.prose_list(["四(一)5", "四(二)1"]) == "第四条第（一）项第5款和第四条第（二）项第1款"
 
 
-@given(st.sampled_from(sorted(rb.CLAUSES)))
+@given(st.sampled_from(sorted(lc.CLAUSES)))
 def test_every_rulebook_clause_renders_with_full_width_brackets(code):
     for text in (cl.table(code), cl.prose(code)):
         assert "(" not in text and ")" not in text and "（" in text

@@ -4,7 +4,7 @@ import json
 import openpyxl
 import pytest
 
-from services.decisions.rulebook import FINDING_CLAUSES
+from shared.language.clauses import FINDING_CLAUSES
 from services.evaluation import forms
 from services.evaluation.rubric import DEFAULT_RUBRIC, Area, Rubric
 from shared.errors import BadInput

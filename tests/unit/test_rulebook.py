@@ -7,13 +7,14 @@ from hypothesis import given, strategies as st
 
 from services.decisions import rulebook as rb
 from services.decisions.rulebook import (
-    CLAUSES, FINDING_CLAUSES, RECTIFY_CLAUSES, RULEBOOK_VERSION, TERMINATE_CLAUSES, Facts,
-    Verdict, after_rectification, decide, explain, extension_end, in_extension,
-    rectification_deadline,
+    RULEBOOK_VERSION, Facts, Verdict, after_rectification, decide, explain, extension_end,
+    in_extension, rectification_deadline,
 )
 from services.evaluation import rubric
-
-COHORTS = (2020, 2021)
+from shared.language import clauses as lc, outcomes
+from shared.language.clauses import (
+    CLAUSES, FINDING_CLAUSES, RECTIFY_CLAUSES, TERMINATE_CLAUSES, parse_clause)
+from shared.language.outcomes import COHORTS
 RECTIFY_LABEL = {2020: "暂时不予延续备案", 2021: "暂停评价活动"}
 PASS_LABEL = {2020: "同意延续备案", 2021: "正常评价"}
 
@@ -34,7 +35,7 @@ def test_clause_constants():
     # Issue 17: the jurisdiction records a refusal (六(二)) as a finding.
     assert set(FINDING_CLAUSES) == {"四(一)2", "四(一)3", "四(一)4", "四(一)5", "四(一)6", "六(二)",
                                     "四(二)1"}
-    assert rb.EXTENSION == "六(四)" and CLAUSES["六(四)"].klass is None
+    assert lc.EXTENSION == "六(四)" and CLAUSES["六(四)"].klass is None
     for code in TERMINATE_CLAUSES + RECTIFY_CLAUSES:
         assert CLAUSES[code].zh and CLAUSES[code].en
     # the rules table follows DESIGN.md's order
@@ -43,7 +44,7 @@ def test_clause_constants():
 
 
 def test_grades_match_the_rubric():
-    assert rb.GRADES == rubric.GRADES
+    assert outcomes.GRADES == rubric.GRADES
 
 
 # -- each row of the rules table, for each cohort ----------------------------------------
@@ -121,7 +122,7 @@ def test_rectify_and_terminate_decided_before_scoring():
 ])
 def test_no_activity_window(filed, active, through, fires):
     f = clean(2021, filed_year=filed, activity_years=frozenset(active), evaluated_through_year=through)
-    assert (rb.NO_ACTIVITY in decide(f).clauses) is fires
+    assert (lc.NO_ACTIVITY in decide(f).clauses) is fires
 
 
 def test_no_activity_unknown_never_fires():
@@ -148,7 +149,7 @@ def test_inactive_years_reports_first_pair():
 def test_refused_evaluation(due_passed, assessed, excused, grade, fires):
     f = clean(2020, self_assessment_due_passed=due_passed, self_assessed=assessed,
               excused=excused, grade=grade)
-    assert (rb.REFUSED_EVALUATION in decide(f).clauses) is fires
+    assert (lc.REFUSED_EVALUATION in decide(f).clauses) is fires
 
 
 def test_a_refusal_recorded_by_the_jurisdiction_terminates_even_when_scored():
@@ -186,10 +187,10 @@ def test_facts_validation(kw, msg):
 
 
 def test_parse_clause():
-    assert rb.parse_clause("四(一)5") == "四(一)5"
-    assert rb.parse_clause(" 四(二) 1 ") == "四(二)1"
+    assert parse_clause("四(一)5") == "四(一)5"
+    assert parse_clause(" 四(二) 1 ") == "四(二)1"
     with pytest.raises(ValueError, match="unknown clause"):
-        rb.parse_clause("四(一)9")
+        parse_clause("四(一)9")
 
 
 # -- hypothesis over combinations -------------------------------------------------------
@@ -325,6 +326,5 @@ def test_extension_end():
 
 
 def test_parse_clause_accepts_full_width_parentheses_and_blanks():
-    from services.decisions.rulebook import parse_clause
     assert parse_clause("四\uff08一\uff095") == "四(一)5"
     assert parse_clause(" 四(二) 1 ") == "四(二)1"

@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from shared.metadata import caused_by
 from services.decisions import rulebook
+from shared.language.clauses import NO_ACTIVITY
 from services.decisions.domain import CLOSED, DECIDED, RECTIFYING, Campaign, Case
 from tests import factories
 
@@ -266,7 +267,7 @@ def test_no_activity_counts_whole_months_in_the_window(filed, active, fires):
     f = rulebook.Facts(cohort=2021, grade="合格", activity_years=frozenset(active),
                        filed_year=int(filed[:4]), filed_on=filed,
                        activity_window_ends="2023-07-31", self_assessed=True)
-    assert (rulebook.NO_ACTIVITY in rulebook.decide(f).clauses) is fires
+    assert (NO_ACTIVITY in rulebook.decide(f).clauses) is fires
 
 
 def test_no_activity_months_and_window_are_campaign_settings():
