@@ -19,6 +19,7 @@ if ROOT not in sys.path:
 import openpyxl  # noqa: E402
 import psycopg2  # noqa: E402
 
+from shared.language.jurisdictions import JURISDICTIONS, PROVINCE  # noqa: E402, F401
 from shared.language.outcomes import COHORTS  # noqa: E402
 from tests.support import Cluster  # noqa: E402
 
@@ -29,10 +30,6 @@ EVENT_TABLES = {
     "decisions": "decisions.decisions_events",
     "notices": "notices.notices_events",
 }
-PROVINCE = "140000"
-CITIES = ("140100", "140200", "140300", "140400", "140500", "140600", "140700", "140800",
-          "140900", "141000", "141100")
-JURISDICTIONS = (PROVINCE, *CITIES)
 
 _T0 = time.monotonic()
 
