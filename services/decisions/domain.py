@@ -7,22 +7,16 @@ re-derived and explained from its own event. Deadlines are part of the case's st
 fire through commands that do nothing when the deadline has already been dealt with: a
 sweep may call them any number of times, from any number of instances.
 """
-import datetime
-
 from eventsourcing.domain import event
 
 from shared.aggregate import CaseAggregate
 from shared.language.clauses import PASS, RECTIFY, REGISTRATION_PROBLEM, TERMINATE
 from shared.language.identifiers import campaign_id
-from shared.language.outcomes import COHORTS
 from shared.language.readings import readings_with_defaults
 from services.decisions import rulebook
-
-UNDECIDED, DECIDED, RECTIFYING, CLOSED = "undecided", "decided", "rectifying", "closed"
-
-
-def _date(text):
-    return datetime.date.fromisoformat(text) if text else None
+from services.decisions.case_facts import (  # noqa: F401  (the phases, re-exported)
+    CLOSED, DECIDED, RECTIFYING, UNDECIDED, CaseFacts, _date)
+from services.decisions.timeline import TimeDriven
 
 
 class Campaign(CaseAggregate):
@@ -56,7 +50,10 @@ class Campaign(CaseAggregate):
         return _date(window["from"] or self.opened_on), _date(window["to"])
 
 
-class Case(CaseAggregate):
+class Case(CaseFacts, TimeDriven, CaseAggregate):
+    """One institution's case: the facts gathered (CaseFacts), the verdicts recorded and the
+    time-driven changes decided on as of their own dates (TimeDriven)."""
+
     @event("Opened")
     def __init__(self, uscc: str):
         self.uscc = uscc
@@ -146,82 +143,6 @@ class Case(CaseAggregate):
                                         "recorded_on": recorded_on}
 
     # -- the rules --------------------------------------------------------------------
-    @property
-    def cohort(self):
-        return self.filing["cohort"] if self.filing else None
-
-    @property
-    def in_scope(self):
-        return self.cohort in COHORTS
-
-    def legal_valid_until(self):
-        legal = self.legal_status or {}
-        return legal.get("legal_valid_until") or (self.filing or {}).get("legal_valid_until")
-
-    def self_assessed_in_time(self, campaign):
-        """三(一): in time by the jurisdiction's own deadline (by evaluation's verdict on
-        time when the submission date is not known, as in events before issue 17)."""
-        sa = self.self_assessment
-        if not sa:
-            return False
-        if sa.get("submitted_on") and campaign is not None:
-            return (_date(sa["submitted_on"])
-                    <= campaign.self_assessment_due(self.filing["jurisdiction"]))
-        return bool(sa.get("ever_on_time") or sa.get("on_time"))
-
-    def readings(self, campaign):
-        """The campaign's readings of the notice as they apply to this case (its
-        jurisdiction's self-assessment deadline); None without a campaign."""
-        if campaign is None:
-            return None
-        return {**campaign.readings, "self_assessment_due": {
-            **campaign.readings["self_assessment_due"],
-            "applied": campaign.self_assessment_due(self.filing["jurisdiction"]).isoformat()}}
-
-    def facts(self, today, campaign):
-        legal = self.legal_status or {}
-        legal_until = self.legal_valid_until()
-        derived = (self.self_assessment or {}).get("derived")
-        filed_year = int(self.filing["published_on"][:4])
-        reported = {int(y) for y in self.registry_activity}
-        active = {int(y) for y, certified in self.registry_activity.items() if certified}
-        window = set(range(filed_year, (campaign.evaluated_through_year if campaign
-                                        else filed_year) + 1))
-        if derived is not None:
-            years = set(derived["activity_years"]) | active
-        elif reported and window <= reported:
-            # Without a self-assessment, another system's reports decide only if they
-            # cover every year: a year nobody reported is unknown, not inactive.
-            years = active
-        else:
-            years = None
-        readings = self.readings(campaign)
-        seriously_out_of_scope = bool(derived and derived["seriously_out_of_scope"])
-        if readings is not None:
-            if derived is not None:
-                seriously_out_of_scope = rulebook.seriously_beyond_scope(
-                    derived["out_of_scope"], self.self_assessment.get("assessed_total"),
-                    readings["beyond_scope"])
-        return rulebook.Facts(
-            cohort=self.cohort,
-            grade=self.score["grade"] if self.score else None,
-            findings=frozenset(f["clause"] for f in self.findings.values() if f["active"]),
-            filed_year=filed_year,
-            activity_years=frozenset(years) if years is not None else None,
-            evaluated_through_year=campaign.evaluated_through_year if campaign else None,
-            seriously_out_of_scope=seriously_out_of_scope,
-            legal_registration_expired=(legal.get("status") == "expired"
-                                        or bool(legal_until and _date(legal_until) < today)),
-            annual_report_problem=legal.get("status") == "annual-report-problem",
-            self_assessed=self.self_assessed_in_time(campaign),
-            excused=self.excused,
-            self_assessment_due_passed=self.self_assessment_missed,
-            filed_on=self.filing["published_on"] if readings else None,
-            activity_window_ends=readings["no_activity"]["window_ends"] if readings else None,
-            inactive_months=readings["no_activity"]["months"] if readings else 24,
-            readings=readings,
-        )
-
     @property
     def terminated(self):
         return bool(self.verdict and self.verdict["klass"] == TERMINATE)
@@ -346,55 +267,6 @@ class Case(CaseAggregate):
         return self.reconsider(today, campaign)
 
     # -- time-driven facts ------------------------------------------------------------
-    def advance(self, today, campaign):
-        """Bring the case up to `today`: every time-driven fact that changed since the case
-        last looked (a legal registration lapsing, the jurisdiction's self-assessment
-        deadline, a rectification deadline, a filing's 六(四) extension) is decided on as
-        of the first day it changed, in date order. So the verdict on a date depends on
-        the facts and the date only, not on which events arrived in between nor on when
-        the sweep ran (issue 17). Called by the sweep and before every upstream fact."""
-        commands = {
-            "legal-registration": lambda day: self.reconsider(day, campaign),
-            "self-assessment": lambda day: self.self_assessment_due_passed(day, campaign),
-            "rectification": lambda day: self.rectification_deadline_passed(day, campaign),
-            "extension": lambda day: self.extend_expired_filing(day, campaign),
-            "extension-end": lambda day: self.end_extension(day),
-        }
-        changed = 0
-        for _ in range(len(commands) * 2):  # each change happens once; bounded anyway
-            due = self.next_change(today, campaign)
-            if due is None:
-                break
-            day, kind = due
-            commands[kind](day)
-            changed += 1
-        return changed
-
-    def next_change(self, today, campaign):
-        """(first day, kind) of the earliest time-driven change not yet decided on."""
-        if not self.in_scope or self.filing is None or campaign is None:
-            return None
-        one = datetime.timedelta(days=1)
-        points = []
-        legal_until = self.legal_valid_until()
-        if (legal_until and _date(legal_until) < today and self.legal_lapse_seen != legal_until
-                and not self.terminated):
-            points.append((_date(legal_until) + one, "legal-registration"))
-        due = campaign.self_assessment_due(self.filing["jurisdiction"])
-        if (due < today and not self.self_assessment_missed and self.phase != CLOSED
-                and self.cohort in campaign.cohorts and not self.self_assessed_in_time(campaign)):
-            points.append((due + one, "self-assessment"))
-        if (self.phase == RECTIFYING and _date(self.deadline) < today
-                and self.counted_rectification() is None):
-            points.append((_date(self.deadline) + one, "rectification"))
-        valid_until = _date(self.filing["valid_until"])
-        if valid_until and valid_until < today and self._extendable(valid_until, campaign):
-            points.append((valid_until + one, "extension"))
-        if (self.extension and not self.extension["ended"]
-                and _date(self.extension["until"]) < today):
-            points.append((_date(self.extension["until"]) + one, "extension-end"))
-        return min(points) if points else None
-
     # -- deadlines --------------------------------------------------------------------
     def rectification_deadline_passed(self, today, campaign):
         """Nothing rectified in the period and re-scored by the deadline: terminated (四(二))."""

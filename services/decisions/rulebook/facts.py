@@ -80,7 +80,7 @@ class Facts:
 
     def __post_init__(self):
         if self.cohort not in COHORTS:
-            raise ValueError(f"the 2023 rules apply to the 2020 and 2021 cohorts, not {self.cohort!r}")
+            raise ValueError(f"the 2023 rules apply to the cohorts {COHORTS}, not {self.cohort!r}")
         if self.grade is not None and self.grade not in GRADES:
             raise ValueError(f"unknown grade {self.grade!r} (expected one of {', '.join(GRADES)})")
         findings = frozenset(self.findings)

@@ -129,7 +129,7 @@ def after_rectification(cohort: int, passed: bool, rectified: Iterable[str] = ()
     put the institution under rectification; they are kept in `also_fired`.
     """
     if cohort not in COHORTS:
-        raise ValueError(f"the 2023 rules apply to the 2020 and 2021 cohorts, not {cohort!r}")
+        raise ValueError(f"the 2023 rules apply to the cohorts {COHORTS}, not {cohort!r}")
     rectified = set(rectified)
     unknown = sorted(rectified - set(RECTIFY_CLAUSES))
     if unknown:

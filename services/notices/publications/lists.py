@@ -88,7 +88,7 @@ def list_label(entry):
     cohort, outcome = entry.get("cohort"), entry.get("outcome")
     if cohort not in LISTS:
         raise ValueError(f"{entry.get('uscc')}: cohort {cohort!r} is not evaluated "
-                         "(the 2023 campaign covers 2020 and 2021)")
+                         f"(the 2023 campaign covers {', '.join(map(str, COHORTS))})")
     label = _MERGED.get((cohort, outcome), outcome)
     if label not in LISTS[cohort]:
         raise ValueError(f"{entry.get('uscc')}: outcome {outcome!r} is not one of the "
