@@ -1,6 +1,6 @@
 """The notice's clauses (晋人社办函〔2023〕223号 四、六): their codes, classes and texts.
 
-The one place a clause of the notice is written; the rulebook (services/decisions/rulebook.py)
+The one place a clause of the notice is written; the rulebook (services/decisions/rulebook/)
 applies them, the forms accept the finding clauses, the publications cite them
 (shared/language/notation.py gives the printed notation).
 """

@@ -7,7 +7,7 @@ The notice 晋人社办函〔2023〕223号 numbers its clauses 条 (一、二 �
 - in tables, `四（一）7`, `六（二）`, `四（二）`;
 
 always with full-width brackets. The events keep their internal ids (`四(一)7`, half-width,
-see services/decisions/rulebook.py); only this module turns one into the other, so every
+see services/decisions/rulebook/); only this module turns one into the other, so every
 page, PDF, feed and xlsx reads alike.
 """
 import re

@@ -3,7 +3,7 @@
 A campaign may set each reading (services/evaluation/campaign.py checks them when it is
 opened); the ones it leaves out take these defaults, derived from its milestones. The
 evaluation service fills them in when a campaign opens, and the decisions service applies
-them (services/decisions/rulebook.py), so both read the same defaults from here.
+them (services/decisions/rulebook/), so both read the same defaults from here.
 """
 from datetime import date, timedelta
 from typing import Any, Mapping
