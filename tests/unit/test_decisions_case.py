@@ -5,6 +5,7 @@ import datetime
 import pytest
 from hypothesis import given, strategies as st
 
+from shared.language.outcomes import COHORTS
 from shared.metadata import caused_by
 from services.decisions.domain import CLOSED, RECTIFYING, Campaign, Case
 from tests import factories
@@ -19,7 +20,7 @@ def cause():
 
 
 def campaign():
-    return Campaign(notice="n", cohorts=[2020, 2021],
+    return Campaign(notice="n", cohorts=list(COHORTS),
                     milestones={"self_assessment_due": "2023-08-31",
                                 "evaluation_due": "2023-09-30",
                                 "publication_due": "2023-10-31"},

@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 from shared.metadata import caused_by
 from services.decisions import rulebook
 from shared.language.clauses import NO_ACTIVITY
+from shared.language.outcomes import COHORTS
 from services.decisions.domain import CLOSED, DECIDED, RECTIFYING, Campaign, Case
 from tests import factories
 
@@ -24,7 +25,7 @@ def cause():
 
 
 def campaign(readings=None):
-    return Campaign(notice="n", cohorts=[2020, 2021], milestones=NOTICE_MILESTONES,
+    return Campaign(notice="n", cohorts=list(COHORTS), milestones=NOTICE_MILESTONES,
                     evaluated_through_year=2022, opened_on="2023-08-28", readings=readings)
 
 
@@ -434,7 +435,7 @@ def test_the_default_campaign_carries_the_notices_readings():
         "no_activity": {"months": 24, "window_ends": "2023-07-31"},
         "beyond_scope": {"people": 20, "share": 0.2},
         "extension_window": {"from": None, "to": "2023-10-31"}}
-    assert Campaign(notice="n", cohorts=[2020, 2021], milestones=spec["milestones"],
+    assert Campaign(notice="n", cohorts=list(COHORTS), milestones=spec["milestones"],
                     evaluated_through_year=2022, opened_on="2023-08-28").readings == \
         spec["readings"]  # a campaign noted before issue 17 reads the same defaults
 
