@@ -6,6 +6,7 @@ from hypothesis import given, strategies as st
 
 from services.notices import followups as fu
 from services.notices import publications as pub
+from shared.language.outcomes import COHORTS
 
 N1 = {"id": "n1", "number": "晋人社评估〔2023〕1号"}
 
@@ -64,7 +65,7 @@ def test_other_changes_are_corrections_showing_the_original_and_why():
     assert {r["reason"] for r in given_reason} == {"录入错误"}
 
 
-@given(st.sampled_from(["rescore", "deadline"]), st.sampled_from([2020, 2021]),
+@given(st.sampled_from(["rescore", "deadline"]), st.sampled_from(COHORTS),
        st.booleans(), st.sampled_from(["合格", "不达标", "不合格", None]))
 def test_every_closed_rectification_has_a_reason_in_words_and_the_clause(basis, cohort,
                                                                          passed, grade):
