@@ -23,12 +23,13 @@ def main(argv=None):
         return render.error(_Flags(wants_json(argv)), "usage", render.EXIT_INPUT,
                             [say("usage", lang_of(argv), message=exc.message,
                                  prog=exc.prog)])
-    config = config_module.load()
     if args.needs_operator and not args.operator:
         return render.error(args, "no_operator", render.EXIT_INPUT,
                             [say("no_operator", args.lang)])
     operator = args.operator or "auditor"
+    config = None
     try:
+        config = config_module.load()
         with Cluster(config, operator, command_id=args.command_id or str(uuid.uuid4())) \
                 as cluster:
             code = args.func(args, cluster)
@@ -67,7 +68,7 @@ def report(args, config, exc):
         exc = Unavailable("service", exc.service_name if hasattr(exc, "service_name")
                           else str(exc), "not running")
     if _database_down(exc):
-        exc = Unavailable("database", f"{config.pg_host}:{config.pg_port}",
+        exc = Unavailable("database", f"{config.pg_host}:{config.pg_port}" if config else "?",
                           str(exc).strip().splitlines()[0] if str(exc).strip() else
                           type(exc).__name__)
     if isinstance(exc, Unavailable):
@@ -76,6 +77,8 @@ def report(args, config, exc):
         return render.error(args, "unavailable", render.EXIT_UNAVAILABLE,
                             [say("unavailable", lang, what=what, where=exc.where,
                                  reason=exc.reason)], exc.to_dict())
+    if isinstance(exc, config_module.ConfigError):
+        return render.error(args, "configuration", render.EXIT_INPUT, [str(exc)])
     if isinstance(exc, FileNotFoundError):
         return render.error(args, "bad_input", render.EXIT_INPUT,
                             [say("no_such_file", lang, file=exc.filename)],
