@@ -45,10 +45,9 @@ class BadInput(Exception):
             where.append(f"column {self.column}")
         line = f"{', '.join(where)}: {self.message}" if where else self.message
         if len(self.errors) > 1:
-            line += "\n" + _MARK + json.dumps({"errors": self.errors,
-                                               "truncated": self.truncated},
-                                              ensure_ascii=False)
-        return line
+            line += f" (and {len(self.errors) - 1} more)"
+        return line + "\n" + _MARK + json.dumps(
+            {"errors": self.errors, "truncated": self.truncated}, ensure_ascii=False)
 
     def to_dict(self):
         return {"error": "bad_input", "message": self.message, "message_zh": self.message_zh,
@@ -82,7 +81,9 @@ def from_remote(remote_error):
             if errors:
                 first = errors[0]
                 return BadInput(first.get("message") or head, errors=errors,
-                                truncated=bool(payload.get("truncated")))
+                                truncated=bool(payload.get("truncated")),
+                                **{k: first.get(k) for k in ("file", "sheet", "row",
+                                                             "column", "rule")})
         except (ValueError, KeyError, TypeError, AttributeError):
             pass
         return BadInput(head)
