@@ -336,12 +336,12 @@ def test_a_refused_file_is_reported_in_chinese_and_as_json(cluster, tmp_path):
 def test_the_rectification_and_re_score_templates_list_only_cases_under_rectification(
         cluster, tmp_path):
     rectifying = factories.institution(2501, cohort=2021, city="141000")
-    passing = factories.institution(2502, cohort=2020, city="141000")
+    passing = factories.institution(2502, cohort=2021, city="141000")
     file_and_self_assess(cluster, tmp_path, [rectifying, passing], "city-141000")
     flow.clock(cluster, "2023-09-20")
     flow.score(cluster, tmp_path, {rectifying.uscc: 72, passing.uscc: 90}, "city-141000")
     flow.verdict(cluster, rectifying.uscc, "暂停评价活动")
-    flow.verdict(cluster, passing.uscc, "正常评价")
+    assert flow.verdict(cluster, passing.uscc)["status"] == "passed"
     for kind in ("rectification", "re-score"):
         path = str(tmp_path / f"{kind}.xlsx")
         result = cluster.cli_json("template", kind, "--jurisdiction", "141000", "--out", path,
