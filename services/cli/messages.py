@@ -9,7 +9,8 @@ MESSAGES = {
     # errors: how they are introduced
     "error": ("错误", "error"),
     "refused": ("拒绝执行（{rule}）：{message}", "refused by {rule}: {message}"),
-    "file_refused": ("{file}未被接受：共 {count} 处错误{more}，文件整体未导入；请全部改正后重新提交：",
+    "file_refused": ("{file} 未被接受：共 {count} 处错误{more}，文件整体未导入；"
+                     "请全部改正后重新提交：",
                      "{file} refused: {count} error(s){more}, nothing was imported; fix them "
                      "all and submit again:"),
     "more_not_read": ("（另有未读出的错误）", " (and more not read)"),
@@ -29,7 +30,7 @@ MESSAGES = {
     # commands
     "no_institutions": ("辖区 {jurisdiction} 没有纳入评估范围的机构",
                         "no institution in scope in jurisdiction {jurisdiction}"),
-    "none_rectifying": ("辖区 {jurisdiction} 没有处于整改期的机构，无需{kind}模板",
+    "none_rectifying": ("辖区 {jurisdiction} 没有处于整改期的机构，无需 {kind} 模板",
                         "no institution of jurisdiction {jurisdiction} is under "
                         "rectification: no {kind} template to write"),
     "not_filed": ("统一社会信用代码 {uscc} 没有备案机构",
