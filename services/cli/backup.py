@@ -3,8 +3,16 @@ from services.cli.messages import bad_input
 from services.cli.render import emit
 
 
+def database_answers(config):
+    """Connect once first: pg_dump's own failure is a page of text, psycopg2's is the
+    one-line exit 3 of a database that cannot be reached (main.report)."""
+    import psycopg2
+    psycopg2.connect(config.admin_dsn("postgres"), connect_timeout=10).close()
+
+
 def cmd_backup(args, cluster):
     from services import backup
+    database_answers(cluster.config)
     emit(args, backup.backup(cluster.config, args.out),
          lambda r: print(f"{r['file']}: backup of {r['database']}, {r['bytes']} bytes"))
 
@@ -13,6 +21,7 @@ def cmd_restore(args, cluster):
     from services import backup
     if not args.yes:
         raise bad_input("restore_yes")
+    database_answers(cluster.config)
     emit(args, backup.restore(cluster.config, args.file),
          lambda r: print(f"{r['file']}: restored into {r['database']}; outboxes rewound: "
                          f"{', '.join(r['outboxes_rewound'])}"))

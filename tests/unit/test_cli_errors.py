@@ -137,3 +137,12 @@ def test_a_broker_that_is_down_under_json(tmp_path):
     error = json.loads(result.stderr)
     assert error["error"] == "unavailable" and error["what"] == "broker"
     assert error["exit"] == 3 and "pinggu-dev" not in result.stderr  # no password shown
+
+
+def test_a_database_that_cannot_be_reached_by_backup_is_one_line_and_exit_3(tmp_path):
+    result = _run(tmp_path, "backup", "--out", str(tmp_path / "b.dump"), "--lang", "en",
+                  PINGGU_PG_PORT=str(_closed_port()))
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("pinggu: cannot reach the database (PostgreSQL) at "
+                                    "127.0.0.1:")
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "b.dump").exists()
