@@ -65,18 +65,17 @@ def report(args, config, exc):
                             [say("refused", lang, rule=exc.rule, message=exc.message)],
                             exc.to_dict())
     if isinstance(exc, UnknownService):
-        exc = Unavailable("service", exc.service_name if hasattr(exc, "service_name")
-                          else str(exc), "not running")
+        exc = Unavailable("service", exc.args[0] if exc.args else "?", "not running")
     if _database_down(exc):
         exc = Unavailable("database", f"{config.pg_host}:{config.pg_port}" if config else "?",
                           str(exc).strip().splitlines()[0] if str(exc).strip() else
                           type(exc).__name__)
     if isinstance(exc, Unavailable):
-        what = say(exc.what, lang) if exc.what in ("broker", "database") else \
-            f"{say('service', lang)} {exc.where}"
-        return render.error(args, "unavailable", render.EXIT_UNAVAILABLE,
-                            [say("unavailable", lang, what=what, where=exc.where,
-                                 reason=exc.reason)], exc.to_dict())
+        line = say("service_down", lang, service=exc.where) if exc.what == "service" else \
+            say("unavailable", lang, what=say(exc.what, lang), where=exc.where,
+                reason=exc.reason)
+        return render.error(args, "unavailable", render.EXIT_UNAVAILABLE, [line],
+                            exc.to_dict())
     if isinstance(exc, config_module.ConfigError):
         return render.error(args, "configuration", render.EXIT_INPUT, [str(exc)])
     if isinstance(exc, FileNotFoundError):

@@ -146,3 +146,14 @@ def test_a_database_that_cannot_be_reached_by_backup_is_one_line_and_exit_3(tmp_
     assert result.stderr.startswith("pinggu: cannot reach the database (PostgreSQL) at "
                                     "127.0.0.1:")
     assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "b.dump").exists()
+
+
+def test_a_service_that_is_not_running_is_named(monkeypatch, capsys):
+    from nameko.exceptions import UnknownService
+
+    def call(self, service, method, *args, **kwargs):
+        raise UnknownService(service)
+    monkeypatch.setattr(Cluster, "call", call)
+    assert cli.main(["--operator", "x", "clock", "show", "--lang", "en"]) == 3
+    assert capsys.readouterr().err == "pinggu: the service decisions is not running (the " \
+                                      "broker has no queue for it)\n"
