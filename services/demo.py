@@ -216,11 +216,11 @@ def main():
                                "提交日期": datetime.date(2023, 11, 8)})
         pinggu("submit", "rectification", rect, operator=operator_for(j))
         rescore = os.path.join(forms_dir, f"rescore-{j}.xlsx")
-        pinggu("template", "score-sheet", "--jurisdiction", j, "--out", rescore)
+        pinggu("template", "re-score", "--jurisdiction", j, "--out", rescore)
         keep_rows(rescore, mine, {**{a.short_name: float(a.points) * 0.9
                                      for a in DEFAULT_RUBRIC.areas},
                                   "评估人": "复评组", "评估日期": datetime.date(2023, 11, 10)})
-        pinggu("submit", "score-sheet", rescore, operator=operator_for(j))
+        pinggu("submit", "re-score", rescore, operator=operator_for(j))
 
     step("2024-01-01: the others' two months have passed")
     pinggu("clock", "set", "2024-01-01")

@@ -302,6 +302,7 @@ class Cluster:
     # -- use -------------------------------------------------------------------------
     def cli(self, *args, operator=None, check=False, timeout=120):
         env = dict(self.env)
+        env.setdefault("PINGGU_LANG", "en")  # the tests read the English messages
         if operator:
             env["PINGGU_OPERATOR"] = operator
         result = subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=ROOT,

@@ -319,6 +319,14 @@ class Decisions(ServiceApplication):
                 "readings": readings,
                 "reading_lines": rulebook.describe_readings(readings) if readings else []}
 
+    def under_rectification(self, jurisdiction):
+        """The USCCs of a jurisdiction's cases under rectification, in order."""
+        self.projections["cases"].catch_up()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SELECT uscc FROM decisions.cases_current WHERE phase = %s AND "
+                        "jurisdiction = %s ORDER BY uscc", (RECTIFYING, jurisdiction))
+            return [row["uscc"] for row in cur.fetchall()]
+
     def rectification_windows(self, usccs):
         """Per case under rectification, the period a rectification must fall in: from the
         decision that opened it to its deadline (evaluation checks 提交日期 against it)."""

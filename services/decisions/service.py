@@ -43,6 +43,13 @@ class DecisionsService(AuditEntrypoints):
         return self.store.rectification_windows(usccs)
 
     @rpc(expected_exceptions=EXPECTED)
+    def under_rectification(self, identity, jurisdiction):
+        """The jurisdiction's cases under rectification: the only rows of its
+        rectification and re-score templates (issue 15)."""
+        self.acting.verify(identity)
+        return self.store.under_rectification(jurisdiction)
+
+    @rpc(expected_exceptions=EXPECTED)
     def set_clock(self, identity, date):
         with self.acting(identity) as operator:
             operator.require_role("province")

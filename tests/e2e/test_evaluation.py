@@ -3,6 +3,7 @@ as a whole, self-assessments flagged for activity outside the filing scope, the 
 status, the templates, findings. Institution numbers 2000-2999; 2900-2999 and the city
 141100 (吕梁) only in the campaign-status test."""
 import datetime
+import json
 
 import openpyxl
 import pytest
@@ -282,7 +283,8 @@ def test_every_form_template_is_pre_filled_for_the_jurisdiction(cluster, tmp_pat
     flow.file(cluster, tmp_path, [row])
     listed = [i["uscc"] for i in cluster.cli_json("institutions", "--jurisdiction", "140700",
                                                    "--in-scope")]
-    for kind in ("self-assessment", "score-sheet", "findings", "rectification"):
+    # (rectification and re-score list the cases under rectification only: below)
+    for kind in ("self-assessment", "score-sheet", "findings"):
         path = str(tmp_path / f"{kind}.xlsx")
         result = cluster.cli_json("template", kind, "--jurisdiction", "140700", "--out", path,
                                   operator="city-140700")
@@ -306,3 +308,47 @@ def test_a_findings_file_with_a_clause_that_is_not_a_finding_is_refused(cluster,
     assert "四(一)7" in err
     assert cluster.cli_json("case", "show", rows[0].uscc)["findings"] == []
     assert cluster.cli_json("case", "show", rows[1].uscc)["findings"] == []
+
+
+# -- what the CLI says of a refused file, and templates of the cases under rectification
+# (issue 15). Institutions 2501-2519 of 临汾 (141000).
+def test_a_refused_file_is_reported_in_chinese_and_as_json(cluster, tmp_path):
+    rows = [factories.institution(2511 + i, cohort=2021, city="141000") for i in range(2)]
+    file_and_self_assess(cluster, tmp_path, rows, "city-141000")
+    flow.clock(cluster, "2023-09-20")
+    sheet = factories.score_sheet(tmp_path / "bad.xlsx", {r.uscc: 85 for r in rows})
+    factories.set_cell(sheet, 3, "规章制度", "良好")
+    factories.set_cell(sheet, 2, "场地设施设备", -1)
+    rc, out, err = cluster.cli("submit", "score-sheet", sheet, "--lang", "zh",
+                               operator="city-141000")
+    assert rc == 2 and "Traceback" not in err, err
+    assert "bad.xlsx" in err and "第 2 行" in err and "列「场地设施设备」" in err, err
+    rc, out, err = cluster.cli("--json", "submit", "score-sheet", sheet,
+                               operator="city-141000")
+    error = json.loads(err)
+    assert rc == 2 and out == "" and error["error"] == "bad_input" and error["exit"] == 2
+    assert {(e["row"], e["column"]) for e in error["errors"]} <= {(2, "场地设施设备"),
+                                                                   (3, "规章制度")}
+    assert all(e["file"] == "bad.xlsx" and e["message"] for e in error["errors"])
+    assert all(score_of(cluster, r.uscc) is None for r in rows)
+
+
+def test_the_rectification_and_re_score_templates_list_only_cases_under_rectification(
+        cluster, tmp_path):
+    rectifying = factories.institution(2501, cohort=2021, city="141000")
+    passing = factories.institution(2502, cohort=2021, city="141000")
+    file_and_self_assess(cluster, tmp_path, [rectifying, passing], "city-141000")
+    flow.clock(cluster, "2023-09-20")
+    flow.score(cluster, tmp_path, {rectifying.uscc: 72, passing.uscc: 90}, "city-141000")
+    flow.verdict(cluster, rectifying.uscc, "暂停评价活动")
+    assert flow.verdict(cluster, passing.uscc)["status"] == "passed"
+    for kind in ("rectification", "re-score"):
+        path = str(tmp_path / f"{kind}.xlsx")
+        result = cluster.cli_json("template", kind, "--jurisdiction", "141000", "--out", path,
+                                  operator="city-141000")
+        ws = openpyxl.load_workbook(path).worksheets[0]
+        listed = [r[0] for r in ws.iter_rows(min_row=2, values_only=True) if r[0]]
+        assert rectifying.uscc in listed and passing.uscc not in listed, (kind, listed)
+        assert result["institutions"] == len(listed)
+        assert all(cluster.cli_json("case", "show", uscc)["status"] == "rectifying"
+                   for uscc in listed), listed

@@ -1,0 +1,130 @@
+"""The CLI's connection to the cluster: one RPC client per command, each call signed with
+the operator's own credential (docs/identity.md), and the waits scripts need (settle,
+the operators' directory applied everywhere).
+
+A broker or database that cannot be reached becomes `Unavailable` (exit 3), named in one
+line, instead of a traceback."""
+import time
+import uuid
+from urllib.parse import urlsplit
+
+from shared import operators, tokens
+
+SERVICES = ("registry", "evaluation", "decisions", "notices")
+
+
+class Unavailable(Exception):
+    """The broker, the database or a service could not be reached (exit 3)."""
+
+    def __init__(self, what, where, reason):
+        self.what, self.where, self.reason = what, where, reason
+        super().__init__(f"{what} at {where} unreachable: {reason}")
+
+    def to_dict(self):
+        return {"error": "unavailable", "what": self.what, "where": self.where,
+                "reason": self.reason}
+
+
+def without_password(uri):
+    """The URI as it may be shown: host, port and virtual host, no credentials."""
+    parts = urlsplit(uri)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def broker_errors():
+    """The exceptions that mean the broker is unreachable or refuses our account."""
+    from amqp.exceptions import AccessRefused, ConnectionForced
+    from kombu.exceptions import OperationalError
+    return (OSError, AccessRefused, ConnectionForced, OperationalError)
+
+
+class Cluster:
+    """One RPC client for this command (the CLI is single-threaded), connected on first
+    use so that local commands need no broker.
+
+    Each call carries a token signed with the operator's own credential (shared.tokens),
+    bound to the service, the method, its arguments and the command id; one command id
+    per invocation (`--command-id`), or a fresh one per call when none is given."""
+
+    def __init__(self, config, operator_id, timeout=120, command_id=None):
+        self.config = config
+        self.operator_id = operator_id
+        self.command_id = command_id
+        self.timeout = timeout
+        self._credential = None
+        self._proxy = None
+        self._rpc = None
+
+    @property
+    def credential(self):
+        if self._credential is None:
+            self._credential = operators.load_credential(self.config.credentials_dir,
+                                                         self.operator_id)
+        return self._credential
+
+    def token(self, service, method, args=(), kwargs=None):
+        c = self.credential
+        return tokens.mint(c.private_key, kid=c.kid, subject=c.operator, role=c.role,
+                           jurisdiction=c.jurisdiction, audience=service, method=method,
+                           args_digest=tokens.digest(args, kwargs),
+                           jti=self.command_id or str(uuid.uuid4()))
+
+    @property
+    def rpc(self):
+        if self._rpc is None:
+            from nameko.standalone.rpc import ClusterRpcProxy
+            self._proxy = ClusterRpcProxy(self.config.nameko, timeout=self.timeout)
+            try:
+                self._rpc = self._proxy.start()
+            except broker_errors() as exc:
+                self._proxy = None
+                raise Unavailable("broker", without_password(self.config.amqp_uri),
+                                  str(exc) or type(exc).__name__) from exc
+        return self._rpc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._proxy is not None:
+            self._proxy.stop()
+
+    def call(self, service, method, *args, **kwargs):
+        token = self.token(service, method, args, kwargs)
+        return getattr(getattr(self.rpc, service), method)(token, *args, **kwargs)
+
+
+def settle(cluster, timeout=120):
+    """Wait until every service has handled what it was sent and published what it
+    recorded, twice in a row (an event in transit between two checks shows as work in the
+    second). Moving the simulated date before that would fire deadlines ahead of facts
+    still on their way, as no real day ever does."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 2:
+        states = [getattr(cluster.rpc, s).settled() for s in SERVICES]
+        busy = any(v for state in states for v in state.values())
+        quiet = 0 if busy else quiet + 1
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the services did not settle within {timeout} s: {states}")
+        if quiet < 2:
+            time.sleep(0.1)
+
+
+def wait_directory(cluster, timeout=60):
+    """Return once every service has applied every event of the operators' directory:
+    from then on each of them honours what the directory says (a revocation included)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = cluster.rpc.registry.directory_recorded()
+        applied = {s: getattr(cluster.rpc, s).directory_applied() for s in SERVICES}
+        behind = [s for s, n in applied.items() if n < state["recorded"]]
+        if not behind and not state["provisioning"]:
+            return applied
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the operators' directory has {state['recorded']} events; "
+                               "not all applied by " + ", ".join(
+                                   f"{s} ({applied[s]})" for s in behind))
+        time.sleep(0.1)

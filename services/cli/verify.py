@@ -1,0 +1,111 @@
+"""Verification: replay (read tables rebuilt from the events, verdicts re-run), audit
+(every keyed hash chain and signed checkpoint), and checkpoints checked offline with the
+notary's public key only. Each exits 1 when it finds a problem."""
+from services.cli.client import SERVICES
+from services.cli.messages import bad_input
+from services.cli.render import EXIT_ERROR, EXIT_OK, emit, progress
+
+
+def cmd_replay_verify(args, cluster):
+    """Rebuild every read table into scratch tables and compare; re-run every verdict."""
+    report = {"tables": [], "verdicts": [], "ok": True}
+    for service in SERVICES:
+        start = cluster.call(service, "replay_start")
+        progress(args, f"{service}: rebuilding read tables from {start['target']} events")
+        while True:
+            step = cluster.call(service, "replay_step", start["run"])
+            progress(args, f"{service}: {step['position']}/{step['target']}")
+            if step["applied"] == 0:
+                break
+        differences = cluster.call(service, "replay_finish", start["run"])
+        report["tables"].extend(differences)
+        progress(args, f"{service}: " + ("read tables agree" if not differences else
+                                         f"{len(differences)} table(s) differ"))
+    start, checked = 1, 0
+    while True:
+        step = cluster.call("decisions", "recheck_step", start)
+        report["verdicts"].extend(step["problems"])
+        checked += step["checked"]
+        start = step["next"]
+        progress(args, f"decisions: re-ran {checked} verdicts (position {start - 1}/"
+                       f"{step['target']})")
+        if step["done"]:
+            break
+    report["verdicts_checked"] = checked
+    report["ok"] = not report["tables"] and not report["verdicts"]
+
+    def human(r):
+        for d in r["tables"]:
+            print(f"DIFFERENT {d['table']}: {d['rows']} row(s) {d['side']}, e.g. "
+                  f"{d['examples'][0]}")
+        for v in r["verdicts"]:
+            print(f"VERDICT {v['case']} at {v['position']}: {v['problem']}")
+        print("replay verify: " + ("all agree" if r["ok"] else "DIFFERENCES FOUND")
+              + f" ({r['verdicts_checked']} verdicts re-run)")
+    emit(args, report, human)
+    return EXIT_OK if report["ok"] else EXIT_ERROR
+
+
+def cmd_audit_verify(args, cluster):
+    """Check every service's hash chains: an event altered or deleted in the database."""
+    problems, checked = [], 0
+    for service in SERVICES:
+        token = None
+        while True:
+            step = cluster.call(service, "audit_step", token)
+            problems.extend(step["problems"])
+            checked += step["checked"]
+            token = step["token"]
+            progress(args, f"{service}: {checked} events checked")
+            if step["done"]:
+                break
+    # Read directly, as the read-only auditor: the signed checkpoints against the tables.
+    from shared import checkpoint
+    found, checkpoints = checkpoint.verify_stored(cluster.config)
+    problems.extend(found)
+    progress(args, f"checkpoints: {checkpoints} checked")
+    report = {"ok": not problems, "checked": checked, "checkpoints": checkpoints,
+              "problems": problems}
+
+    def human(r):
+        for p in r["problems"]:
+            print(f"TAMPERED {p['service']} case {p['case']} position {p['position']}: "
+                  f"{p['problem']}")
+        print(f"audit verify: {r['checked']} events, {r['checkpoints']} checkpoints, " +
+              ("all chains and checkpoints intact" if r["ok"]
+               else f"{len(r['problems'])} problem(s)"))
+    emit(args, report, human)
+    return EXIT_OK if report["ok"] else EXIT_ERROR
+
+
+def cmd_checkpoint_verify(args, cluster):
+    """Check published checkpoints (and case exports) with the notary's public key only."""
+    from shared import checkpoint, config as config_module
+    from shared.errors import BadInput
+    try:
+        keys = [k for _, k in config_module.read_key_lines(args.public_key)]
+    except config_module.ConfigError as exc:
+        raise BadInput(str(exc))
+    results = [r for path in args.paths for r in checkpoint.verify_path(path, keys)]
+    if not results:
+        raise bad_input("no_checkpoint", paths=", ".join(args.paths))
+    emit(args, results, lambda rs: [print(
+        f"{'ok    ' if r['ok'] else 'FAILED'} {r['file']}: {r['detail']}") for r in rs])
+    return EXIT_OK if all(r["ok"] for r in results) else EXIT_ERROR
+
+
+def register(commands):
+    replay = commands.group("replay", "replay verification")
+    replay.command("verify", cmd_replay_verify, "rebuild read tables from the events and "
+                   "re-run every verdict; exit 0 if all agree")
+    audit = commands.group("audit", "tamper evidence")
+    audit.command("verify", cmd_audit_verify, "check every event's keyed hash chain and "
+                  "every signed checkpoint")
+    checkpoints = commands.group("checkpoint", "signed checkpoints of the history")
+    p = checkpoints.command("verify", cmd_checkpoint_verify, "check published checkpoints "
+                            "(or a case export) with the notary's public key only",
+                            needs_operator=False)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a .checkpoint.json, a "
+                   "directory of them (the portal), or an export zip")
+    p.add_argument("--public-key", required=True, metavar="FILE",
+                   help="the notary's public key file")
