@@ -7,7 +7,7 @@ So each upload is parsed by `python -m shared.parse_worker`, started per file, w
 first limits itself (RLIMIT_CPU, RLIMIT_AS, no file writes) and then runs the one reader
 named by the request. The service waits for it through eventlet's green subprocess,
 so its hub keeps serving while the worker parses. The worker answers with data (the rows
-as dicts, or the BadInput naming the cell); a worker the kernel stops (CPU, memory) or
+as dicts, or the BadInput with every bad cell); a worker the kernel stops (CPU, memory) or
 that overruns the wall-clock limit is killed, and the file is refused as a whole.
 
 The seven readers (docs/forms.md): roster, legal-status, activity, self-assessment,
@@ -60,7 +60,7 @@ def parse(kind, path, name, *, limits=LIMITS, **params):
     module, _, row_class = READERS[kind]
     result = run_worker(request(kind, path, name, **params), limits, name)
     if "bad_input" in result:
-        raise BadInput(**result["bad_input"])
+        raise BadInput.from_dict(result["bad_input"])
     cls = getattr(importlib.import_module(module), row_class)
     return [cls.from_dict(row) for row in result["rows"]]
 
@@ -88,26 +88,32 @@ def run_worker(request, limits, name):
         proc.kill()
         proc.communicate()
         raise BadInput(f"reading the file took longer than {limits.wall_seconds} s; "
-                       "refused (rule: parse limits)", file=name) from None
+                       "refused (rule: parse limits)", file=name, rule="parse limits",
+                       message_zh=f"读取文件超过 {limits.wall_seconds} 秒,拒收(解析限制)"
+                       ) from None
     if proc.returncode == 0:
         try:
             return json.loads(out)
         except ValueError:
             pass
-    raise BadInput(_why(proc.returncode, err, limits), file=name)
+    message, message_zh = _why(proc.returncode, err, limits)
+    raise BadInput(message, message_zh=message_zh, file=name, rule="parse limits")
 
 
 def _why(returncode, err, limits):
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return (f"reading the file needed more than {limits.cpu_seconds} s of CPU; "
-                "refused (rule: parse limits)")
+                "refused (rule: parse limits)",
+                f"读取文件所需 CPU 时间超过 {limits.cpu_seconds} 秒,拒收(解析限制)")
     if returncode == _MEMORY_EXIT or b"MemoryError" in err[-2000:]:
         return (f"reading the file needed more than {limits.memory_bytes // 2**20} MiB; "
-                "refused (rule: parse limits)")
+                "refused (rule: parse limits)",
+                f"读取文件所需内存超过 {limits.memory_bytes // 2**20} MiB,拒收(解析限制)")
     # Anything else is a bug of ours, not the operator's: say so without the traceback,
     # which the service's log keeps.
     sys.stderr.write(err[-4000:].decode(errors="replace"))
-    return f"the file could not be read (worker exit {returncode}); refused"
+    return (f"the file could not be read (worker exit {returncode}); refused",
+            f"文件无法读取(解析进程退出码 {returncode}),拒收")
 
 
 _MEMORY_EXIT = 3
@@ -163,8 +169,7 @@ def main(argv):
                         **_decode(request["params"]))
             answer = {"rows": [row.to_dict() for row in rows]}
         except BadInput as exc:
-            answer = {"bad_input": {k: v for k, v in exc.to_dict().items()
-                                    if k != "error"}}
+            answer = {"bad_input": exc.to_dict()}  # every problem, not the first
         usage = resource.getrusage(resource.RUSAGE_SELF)
         answer["usage"] = {"cpu_seconds": usage.ru_utime + usage.ru_stime,
                            "max_rss_bytes": usage.ru_maxrss * 1024}
