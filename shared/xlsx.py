@@ -84,8 +84,9 @@ class Unreadable:
     computed value, a number beyond any cell's precision). It is refused, naming the
     cell, only if the reader asks for that column."""
 
-    def __init__(self, reason):
+    def __init__(self, reason, reason_zh=None):
         self.reason = reason
+        self.reason_zh = reason_zh or reason
 
     def __repr__(self):
         return f"<unreadable: {self.reason}>"
@@ -123,7 +124,8 @@ def read_sheet(path, *, sheet=None, required, optional=(), max_bytes=MAX_BYTES,
         raise
     except Exception as exc:  # openpyxl raises many types for damaged files
         raise BadInput(f"not a readable xlsx file ({type(exc).__name__}: "
-                       f"{str(exc)[:200]})", file=fname) from exc
+                       f"{str(exc)[:200]})", message_zh="不是可读取的 xlsx 文件",
+                       rule="xlsx", file=fname) from exc
 
 
 def _check_file(path, fname, max_bytes):
@@ -141,7 +143,9 @@ def _check_file(path, fname, max_bytes):
             members = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         raise BadInput("not an xlsx file (xlsx is a zip archive; is this .xls or csv, "
-                       "or a truncated file?)", file=fname) from None
+                       "or a truncated file?)", message_zh="不是 xlsx 文件(是否为 .xls、"
+                       "csv 或不完整的文件?请用 Excel 另存为 .xlsx)", rule="xlsx",
+                       file=fname) from None
     if len(members) > MAX_MEMBERS:
         raise BadInput(f"the archive has {len(members)} parts; refused (limit "
                        f"{MAX_MEMBERS})", file=fname)
@@ -187,7 +191,8 @@ def _read(wb, fname, sheet, required, optional, max_rows):
         ws = wb[sheet]
     else:
         raise BadInput(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})",
-                       file=fname)
+                       message_zh=f"没有名为「{sheet}」的工作表(现有:"
+                       f"{'、'.join(wb.sheetnames)})", rule="sheets", file=fname)
     if not hasattr(ws, "_get_source"):
         raise BadInput(f"{ws.title!r} is a chart sheet, not a table", file=fname)
     here = {"file": fname, "sheet": ws.title}
@@ -198,11 +203,14 @@ def _read(wb, fname, sheet, required, optional, max_rows):
         rows = _bounded_rows(parser.parse(), max_rows, here)
         header = next(rows, None)
         if header is None or header[0] != 1:
-            raise BadInput("the header row is empty", row=1, **here)
+            raise BadInput("the header row is empty", message_zh="表头行为空",
+                           rule="header", row=1, **here)
         positions = _header(header[1], here)
         for title in required:
             if title not in positions:
-                raise BadInput("missing column", row=1, column=title, **here)
+                raise BadInput("missing column", message_zh="缺少此列(请使用下发的模板,"
+                               "不要改动表头)", rule="header", row=1, column=title,
+                               **here)
         wanted = {t: positions.get(t) for t in (*required, *optional)}
         width = max(positions.values()) + 1
 
@@ -256,10 +264,13 @@ def _header(cells, here):
         if title in positions:
             raise BadInput(f"duplicate column {title!r} (columns "
                            f"{get_column_letter(positions[title] + 1)} and {letter})",
-                           row=1, column=title, **here)
+                           message_zh=f"列「{title}」重复(第 "
+                           f"{get_column_letter(positions[title] + 1)} 列和第 {letter} 列)",
+                           rule="header", row=1, column=title, **here)
         positions[title] = column - 1
     if not positions:
-        raise BadInput("the header row is empty", row=1, **here)
+        raise BadInput("the header row is empty", message_zh="表头行为空", rule="header",
+                       row=1, **here)
     return positions
 
 
@@ -272,8 +283,9 @@ def _refuse_merged(parser, here):
         first = ref.split(":")[0]
         row = int(re.sub(r"[^0-9]", "", first) or 0) or None
         raise BadInput(f"merged cells {ref}: unmerge them and type the value in every "
-                       "cell", row=row, column=re.sub(r"[0-9$]", "", first) or None,
-                       **here)
+                       "cell", message_zh=f"合并单元格 {ref}:请取消合并,并在每个单元格"
+                       "中填写数值", rule="merged cells", row=row,
+                       column=re.sub(r"[0-9$]", "", first) or None, **here)
 
 
 class _Parser(WorkSheetParser):
@@ -296,18 +308,22 @@ class _Parser(WorkSheetParser):
                 row, column = self.row_counter, self.col_counter
             return {"row": row, "column": column, "data_type": "e", "style_id": 0,
                     "value": Unreadable(f"not a value a cell can hold "
-                                        f"({type(exc).__name__})")}
+                                        f"({type(exc).__name__})",
+                                        "不是单元格能容纳的值")}
         value = cell["value"]
         if cell["data_type"] == "e":
-            cell["value"] = Unreadable(f"the cell shows the Excel error {str(value)[:20]}")
+            cell["value"] = Unreadable(f"the cell shows the Excel error {str(value)[:20]}",
+                                       f"单元格显示 Excel 错误 {str(value)[:20]}")
         elif value is None and element.find(FORMULA_TAG) is not None:
             cell["value"] = Unreadable(
                 "a formula without a computed value: open the file in Excel, let it "
-                "calculate and save it, or type the value itself")
+                "calculate and save it, or type the value itself",
+                "公式没有计算结果:请用 Excel 打开文件计算后保存,或直接填写数值")
         elif isinstance(value, float) and not math.isfinite(value):
-            cell["value"] = Unreadable("not a finite number")
+            cell["value"] = Unreadable("not a finite number", "不是有限的数")
         elif isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-            cell["value"] = Unreadable(f"more than {MAX_CELL_CHARS} characters")
+            cell["value"] = Unreadable(f"more than {MAX_CELL_CHARS} characters",
+                                       f"超过 {MAX_CELL_CHARS} 个字符")
         return cell
 
 
@@ -336,9 +352,9 @@ class Row:
         return {"file": self.file, "row": self.row_number, "column": column,
                 "sheet": self.sheet}
 
-    def error(self, column, message):
+    def error(self, column, message, message_zh=None, rule=None):
         """A BadInput pointing at this row's cell in `column`."""
-        return BadInput(message, **self._where(column))
+        return BadInput(message, message_zh=message_zh, rule=rule, **self._where(column))
 
     def text(self, column, *, required=True, max_length=TEXT_MAX, multiline=False):
         return as_text(self.values[column], required=required, max_length=max_length,
@@ -376,10 +392,12 @@ class Row:
 
 def _blank(value, required, where):
     if isinstance(value, Unreadable):
-        raise BadInput(value.reason, **where)
+        raise BadInput(value.reason, message_zh=value.reason_zh, rule="readable cell",
+                       **where)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise BadInput("required, but the cell is empty", **where)
+            raise BadInput("required, but the cell is empty", message_zh="必填,但单元格为空",
+                           rule="required", **where)
         return True
     return False
 
@@ -416,28 +434,36 @@ def as_text(value, *, file=None, row=None, column=None, sheet=None, required=Tru
     if _blank(value, required, where):
         return None
     if isinstance(value, bool):
-        raise BadInput("expected text, got a TRUE/FALSE cell", **where)
+        raise BadInput("expected text, got a TRUE/FALSE cell",
+                       message_zh="应为文本,实为 TRUE/FALSE 单元格", rule="text", **where)
     if isinstance(value, float):
         if not value.is_integer() or abs(value) >= _EXACT_FLOAT:
             raise BadInput(f"expected text, got the number {value!r} (digits may have "
                            "been lost: format the cell as text and type it again)",
-                           **where)
+                           message_zh=f"应为文本,实为数值 {value!r}(可能已丢失位数:请把"
+                           "单元格格式设为「文本」后重新输入)", rule="text", **where)
         value = int(value)
     if isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-        raise BadInput("expected text, got a date cell", **where)
+        raise BadInput("expected text, got a date cell", message_zh="应为文本,实为日期单元格",
+                       rule="text", **where)
     if isinstance(value, int) and abs(value) >= _EXACT_FLOAT:
         raise BadInput("expected text, got a number too long to be exact (format the "
-                       "cell as text and type it again)", **where)
+                       "cell as text and type it again)",
+                       message_zh="应为文本,实为位数过长的数值(请把单元格格式设为「文本」后"
+                       "重新输入)", rule="text", **where)
     text = str(value).strip()
     if max_length is not None and len(text) > max_length:
-        raise BadInput(f"longer than {max_length} characters", **where)
+        raise BadInput(f"longer than {max_length} characters",
+                       message_zh=f"超过 {max_length} 个字符", rule="text length", **where)
     if multiline:
         text = text.replace("\r\n", "\n")
     hidden = _hidden_character(text, multiline)
     if hidden is not None:
         raise BadInput(f"holds the invisible or control character U+{ord(hidden):04X} "
                        f"({unicodedata.name(hidden, 'unnamed')}); type the text again "
-                       "without it", **where)
+                       "without it",
+                       message_zh=f"含有不可见字符或控制字符 U+{ord(hidden):04X},请删除后"
+                       "重新输入", rule="visible characters", **where)
     return text
 
 
@@ -452,7 +478,8 @@ def as_code(value, *, file=None, row=None, column=None, sheet=None, required=Tru
     code = "".join(nfkc(text).split())
     if not all(" " < ch < "\x7f" for ch in code) and not _cjk_code(code):
         raise BadInput(f"{_show(text)} holds characters a code cannot have",
-                       **_where(file, row, column, sheet))
+                       message_zh=f"{_show(text)} 含有代码中不能出现的字符",
+                       rule="code characters", **_where(file, row, column, sheet))
     return code
 
 
@@ -468,9 +495,11 @@ def _show(text, limit=40):
 
 def _bounded(number, minimum, maximum, where):
     if minimum is not None and number < minimum:
-        raise BadInput(f"{number} is less than the minimum {minimum}", **where)
+        raise BadInput(f"{number} is less than the minimum {minimum}",
+                       message_zh=f"{number} 小于最小值 {minimum}", rule="minimum", **where)
     if maximum is not None and number > maximum:
-        raise BadInput(f"{number} is more than the maximum {maximum}", **where)
+        raise BadInput(f"{number} is more than the maximum {maximum}",
+                       message_zh=f"{number} 大于最大值 {maximum}", rule="maximum", **where)
     return number
 
 
@@ -478,28 +507,38 @@ _DECIMAL = re.compile(r"[+-]?(?=[0-9.]{1,%d}$)[0-9]*\.?[0-9]+" % (MAX_DIGITS + 1
 _LIMIT = 10 ** MAX_DIGITS
 
 
+_WHAT_ZH = {"a whole number": "整数", "a number": "数字"}
+
+
 def _to_decimal(value, where, what):
     """The one number policy for whole-number and decimal columns alike: a number
     cell, or text that after NFKC is plain ASCII digits with at most one decimal point
     (no exponent, no underscores, no 'Infinity'), of at most MAX_DIGITS digits."""
+    zh, rule = _WHAT_ZH[what], what.split(" ", 1)[1]
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise BadInput(f"expected {what}, got {_show(str(value))}", **where)
+        raise BadInput(f"expected {what}, got {_show(str(value))}",
+                       message_zh=f"应为{zh},实为 {_show(str(value))}", rule=rule, **where)
     if isinstance(value, str):
         text = nfkc(value)
         if len(text) > MAX_DIGITS + 2 or not _DECIMAL.fullmatch(text):
             raise BadInput(f"expected {what} (digits, at most one decimal point, at most "
-                           f"{MAX_DIGITS} digits), got {_show(value)}", **where)
+                           f"{MAX_DIGITS} digits), got {_show(value)}",
+                           message_zh=f"应为{zh}(只填数字,至多一个小数点,不超过 "
+                           f"{MAX_DIGITS} 位,不带单位),实为 {_show(value)}", rule=rule,
+                           **where)
         number = Decimal(text)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise BadInput(f"expected {what}, got {value!r}", **where)
+            raise BadInput(f"expected {what}, got {value!r}",
+                           message_zh=f"应为{zh},实为 {value!r}", rule=rule, **where)
         number = Decimal(repr(value))
     else:
         number = Decimal(value)
     if not number.is_finite() or abs(number) >= _LIMIT or (
             number and number.adjusted() < -MAX_DIGITS):
         raise BadInput(f"expected {what} below 10^{MAX_DIGITS}, got {_show(str(value))}",
-                       **where)
+                       message_zh=f"应为小于 10^{MAX_DIGITS} 的{zh},实为 {_show(str(value))}",
+                       rule=rule, **where)
     return number
 
 
@@ -510,7 +549,9 @@ def as_int(value, *, file=None, row=None, column=None, sheet=None, required=True
         return None
     number = _to_decimal(value, where, "a whole number")
     if number != number.to_integral_value():
-        raise BadInput(f"expected a whole number, got {_show(str(value))}", **where)
+        raise BadInput(f"expected a whole number, got {_show(str(value))}",
+                       message_zh=f"应为整数,实为 {_show(str(value))}", rule="whole number",
+                       **where)
     return _bounded(int(number), minimum, maximum, where)
 
 
@@ -545,7 +586,9 @@ def as_date(value, *, file=None, row=None, column=None, sheet=None, required=Tru
         return None
     if isinstance(value, dt.datetime):
         if value.time() != dt.time(0):
-            raise BadInput(f"expected a date, got the time {value.isoformat()}", **where)
+            raise BadInput(f"expected a date, got the time {value.isoformat()}",
+                           message_zh=f"应为日期,实为时间 {value.isoformat()}", rule="date",
+                           **where)
         date = value.date()
     elif isinstance(value, dt.date):
         date = value
@@ -558,15 +601,21 @@ def as_date(value, *, file=None, row=None, column=None, sheet=None, required=Tru
             except ValueError:
                 pass
         if date is None:
-            raise BadInput(f"not a valid date {_show(value)} (write YYYY-MM-DD)", **where)
+            raise BadInput(f"not a valid date {_show(value)} (write YYYY-MM-DD)",
+                           message_zh=f"{_show(value)} 不是有效日期(请写成 YYYY-MM-DD)",
+                           rule="date", **where)
     else:
         raise BadInput(f"expected a date, got {_show(str(value))} (format the cell as a "
-                       "date or write YYYY-MM-DD)", **where)
+                       "date or write YYYY-MM-DD)",
+                       message_zh=f"应为日期,实为 {_show(str(value))}(请把单元格设为日期"
+                       "格式或写成 YYYY-MM-DD)", rule="date", **where)
     low = max(DATE_MIN, earliest) if earliest else DATE_MIN
     high = min(DATE_MAX, latest) if latest else DATE_MAX
     if not low <= date <= high:
         raise BadInput(f"{date.isoformat()} is outside {low.isoformat()} .. "
-                       f"{high.isoformat()}", **where)
+                       f"{high.isoformat()}",
+                       message_zh=f"{date.isoformat()} 不在 {low.isoformat()} 至 "
+                       f"{high.isoformat()} 之间", rule="date range", **where)
     return date
 
 
