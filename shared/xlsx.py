@@ -25,6 +25,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
 
 from shared.errors import BadInput
@@ -625,17 +626,25 @@ _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _DATE_FORMAT = "yyyy-mm-dd"
+TEXT_FORMAT = "@"
+# Excel shows at most 255 characters of an input prompt and 32 of its title.
+PROMPT_MAX, PROMPT_TITLE_MAX = 255, 32
 
 
 def write_sheet(workbook_or_path, title, columns, rows, *, widths=None, comments=None,
-                validations=None):
-    """Write a styled table: bold filled header row, frozen below it, with filters.
+                validations=None, prompts=None, text_columns=(), formulas=None):
+    """Write a styled table: bold filled header row, frozen below it, with filters,
+    printed landscape fitted to the page width with the header row on every page.
 
     `rows` are sequences in `columns` order or mappings by column name. `widths` maps
     column -> width (default: fitted to the content). `comments` maps column -> header
     comment, which is where forms document what a column expects. `validations` maps
     column -> openpyxl DataValidation, applied to that column from row 2 down, so it
-    also covers rows the operator adds.
+    also covers rows the operator adds. `prompts` maps column -> the input prompt Excel
+    shows when a cell of it is selected. `text_columns` are formatted as text ('@'), so
+    that a typed 18-digit code stays a string and never becomes 1.21401E+17.
+    `formulas` maps column -> f(row number) -> formula, written in each written row
+    (formulas are ours, so they bypass write_cell's literal-text rule).
 
     Given a Workbook, adds the sheet and returns it (a fresh workbook's empty default
     sheet is reused); given a path, writes a one-sheet workbook there atomically and
@@ -669,7 +678,28 @@ def write_sheet(workbook_or_path, title, columns, rows, *, widths=None, comments
         width = (widths or {}).get(column) or min(max(longest[index - 1] + 2, 8), 60)
         ws.column_dimensions[get_column_letter(index)].width = width
 
-    for column, validation in (validations or {}).items():
+    last_row = max(ws.max_row, 1)
+    for column in text_columns:
+        index = columns.index(column) + 1
+        # The column's style applies to cells the operator types into later; the
+        # written cells get it too.
+        ws.column_dimensions[get_column_letter(index)].number_format = TEXT_FORMAT
+        for row_index in range(2, last_row + 1):
+            ws.cell(row=row_index, column=index).number_format = TEXT_FORMAT
+    for column, formula in (formulas or {}).items():
+        index = columns.index(column) + 1
+        for row_index in range(2, last_row + 1):
+            ws.cell(row=row_index, column=index, value=formula(row_index))
+
+    validations = dict(validations or {})
+    for column, prompt in (prompts or {}).items():
+        # A column without a rule still gets a validation of any value, which is what
+        # carries Excel's input prompt.
+        dv = validations.setdefault(column, DataValidation(allow_blank=True))
+        dv.showInputMessage = True
+        dv.promptTitle = str(column)[:PROMPT_TITLE_MAX]
+        dv.prompt = prompt if len(prompt) <= PROMPT_MAX else prompt[:PROMPT_MAX - 1] + "…"
+    for column, validation in validations.items():
         letter = get_column_letter(columns.index(column) + 1)
         ws.add_data_validation(validation)
         validation.add(f"{letter}2:{letter}1048576")
@@ -677,11 +707,21 @@ def write_sheet(workbook_or_path, title, columns, rows, *, widths=None, comments
     ws.freeze_panes = "A2"
     if columns:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}1"
+    _print_setup(ws)
 
     if path is not None:
         save_workbook(wb, path)
         return path
     return ws
+
+
+def _print_setup(ws):
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
 
 
 def _new_sheet(wb, title):
