@@ -5,7 +5,8 @@ A service's greenthreads share one OS thread: a parse that runs 15 s of pure Pyt
 (openpyxl, XML) stalls every other RPC, the inbox and the outbox of that service for 15 s.
 So each upload is parsed by `python -m shared.parse_worker`, started per file, which
 first limits itself (RLIMIT_CPU, RLIMIT_AS, no file writes) and then runs the one reader
-named by the request. The service waits for it through eventlet's green subprocess,
+named by the request (or marks the file's problems on it, shared/marks.py). The
+service waits for it through eventlet's green subprocess,
 so its hub keeps serving while the worker parses. The worker answers with data (the rows
 as dicts, or the BadInput with every bad cell); a worker the kernel stops (CPU, memory) or
 that overruns the wall-clock limit is killed, and the file is refused as a whole.
@@ -13,6 +14,7 @@ that overruns the wall-clock limit is killed, and the file is refused as a whole
 The seven readers (docs/forms.md): roster, legal-status, activity, self-assessment,
 score-sheet, findings, rectification.
 """
+import base64
 import datetime as dt
 import importlib
 import json
@@ -23,6 +25,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from shared import xlsx
 from shared.errors import BadInput
 
 # kind -> (module, reader, row class): the row class's from_dict rebuilds what the
@@ -50,6 +53,8 @@ class Limits:
 
 
 LIMITS = Limits()
+# The largest file a worker marks (the upload limit; the file's checks refuse beyond).
+MAX_MARK_BYTES = 20 * 1024 * 1024
 
 
 def parse(kind, path, name, *, limits=LIMITS, **params):
@@ -63,6 +68,16 @@ def parse(kind, path, name, *, limits=LIMITS, **params):
         raise BadInput.from_dict(result["bad_input"])
     cls = getattr(importlib.import_module(module), row_class)
     return [cls.from_dict(row) for row in result["rows"]]
+
+
+def mark(path, name, errors, *, limits=LIMITS):
+    """The file at `path` with `errors` (BadInput.errors) marked on its cells
+    (shared/marks.py), made in a worker within `limits` like a parse: bytes."""
+    result = run_worker(json.dumps({"mark": errors, "path": os.fspath(path),
+                                    "name": name}).encode(), limits, name)
+    if "bad_input" in result:
+        raise BadInput.from_dict(result["bad_input"])
+    return base64.b64decode(result["marked"])
 
 
 def request(kind, path, name, **params):
@@ -148,26 +163,44 @@ def _decode(params):
 
 # ------------------------------------------------------------------- the worker side
 
-def _limit_self(cpu_seconds, memory_bytes):
+def _limit_self(cpu_seconds, memory_bytes, file_bytes=0):
     # The soft CPU limit sends SIGXCPU (which ends the process); the hard one, a second
     # later, SIGKILL in case SIGXCPU is caught.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # reads only: no file written
+    # A parse only reads: no file written. Marking saves through openpyxl, which writes
+    # each sheet to a temporary file first: bounded by what a workbook may inflate to.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _rows(request):
+    module, reader, _ = READERS[request["kind"]]
+    read = getattr(importlib.import_module(module), reader)
+    rows = read(request["path"], name=request["name"], **_decode(request["params"]))
+    return [row.to_dict() for row in rows]
+
+
+def _marked(request):
+    from shared.marks import mark_workbook
+    with open(request["path"], "rb") as f:
+        content = f.read(MAX_MARK_BYTES + 1)
+    return base64.b64encode(mark_workbook(content, request["mark"],
+                                          name=request["name"])).decode()
 
 
 def main(argv):
     cpu_seconds, memory_bytes = int(argv[0]), int(argv[1])
-    _limit_self(cpu_seconds, memory_bytes)
+    # The request is ours (JSON naming the file); the file is what is untrusted.
+    request = json.loads(sys.stdin.buffer.read())
+    _limit_self(cpu_seconds, memory_bytes,
+                file_bytes=xlsx.MAX_INFLATED if "mark" in request else 0)
     try:
-        request = json.loads(sys.stdin.buffer.read())
-        module, reader, _ = READERS[request["kind"]]
-        read = getattr(importlib.import_module(module), reader)
         try:
-            rows = read(request["path"], name=request["name"],
-                        **_decode(request["params"]))
-            answer = {"rows": [row.to_dict() for row in rows]}
+            if "mark" in request:
+                answer = {"marked": _marked(request)}
+            else:
+                answer = {"rows": _rows(request)}
         except BadInput as exc:
             answer = {"bad_input": exc.to_dict()}  # every problem, not the first
         usage = resource.getrusage(resource.RUSAGE_SELF)

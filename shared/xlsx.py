@@ -111,7 +111,7 @@ def read_sheet(path, *, sheet=None, required, optional=(), max_bytes=MAX_BYTES,
     never consulted, and merged cells are refused.
     """
     fname = name or os.path.basename(str(path))
-    _check_file(path, fname, max_bytes)
+    check_file(path, fname, max_bytes)
     try:
         with open(path, "rb") as fh:
             # A file object skips openpyxl's check of the name's extension, so an
@@ -129,13 +129,19 @@ def read_sheet(path, *, sheet=None, required, optional=(), max_bytes=MAX_BYTES,
                        rule="xlsx", file=fname) from exc
 
 
-def _check_file(path, fname, max_bytes):
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise BadInput("file not found or not readable", file=fname) from None
-    if not os.path.isfile(path):
-        raise BadInput("not a regular file", file=fname)
+def check_file(path, fname, max_bytes=MAX_BYTES):
+    """Refuse (BadInput) a file too large, not a zip, or inflating like a bomb, before
+    anything parses it. `path` may also be a seekable binary file object."""
+    if hasattr(path, "read"):
+        size = path.seek(0, os.SEEK_END)
+        path.seek(0)
+    else:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            raise BadInput("file not found or not readable", file=fname) from None
+        if not os.path.isfile(path):
+            raise BadInput("not a regular file", file=fname)
     if size > max_bytes:
         raise BadInput(f"file is {size} bytes, more than the limit of {max_bytes}",
                        file=fname)
