@@ -14,20 +14,33 @@ has at once (see `common`). Every row class has `to_dict()` (plain JSON, for RPC
 `from_dict()`. This package re-exports the names callers use.
 """
 
-from services.evaluation.forms.common import (  # noqa: F401
+from services.evaluation.forms.common import (
     COL_ASSESSED, COL_ASSESSORS, COL_CERTIFIED, COL_CLAUSE, COL_EVALUATED_ON, COL_EVALUATOR,
     COL_EVIDENCE, COL_EXPERTS, COL_LEVEL, COL_NAME, COL_OCCUPATION, COL_PASSED, COL_REPORT,
     COL_SELF_SCORE, COL_SUBMITTED_ON, COL_SUPERVISORS, COL_TOTAL, COL_USCC, COL_YEAR,
     FINDINGS, KINDS, RECTIFICATION, SCORE_SHEET, SELF_ASSESSMENT, SHEET_ACTIVITY,
     SHEET_FINDINGS, SHEET_INSTITUTIONS, SHEET_RECTIFICATION, SHEET_SCORES, YEAR_MAX,
     YEAR_MIN)
-from services.evaluation.forms.findings import (  # noqa: F401
+from services.evaluation.forms.findings import (
     EVIDENCE_MAX, FindingRow, read_findings)
-from services.evaluation.forms.rectification import (  # noqa: F401
+from services.evaluation.forms.rectification import (
     REPORT_MAX, RectificationRow, read_rectification)
-from services.evaluation.forms.score_sheet import (  # noqa: F401
+from services.evaluation.forms.score_sheet import (
     EVALUATOR_MAX, ScoreRow, read_score_sheet)
-from services.evaluation.forms.self_assessment import (  # noqa: F401
+from services.evaluation.forms.self_assessment import (
     LEVEL_MAX, LEVEL_MIN, OCCUPATION_CODE, SELF_SCORE_MAX, SelfAssessmentRow,
     read_self_assessment)
-from services.evaluation.forms.templates import COLUMNS, sheets, write_template  # noqa: F401
+from services.evaluation.forms.templates import COLUMNS, sheets, write_template
+
+__all__ = [
+    "COL_ASSESSED", "COL_ASSESSORS", "COL_CERTIFIED", "COL_CLAUSE", "COL_EVALUATED_ON",
+    "COL_EVALUATOR", "COL_EVIDENCE", "COL_EXPERTS", "COL_LEVEL", "COL_NAME",
+    "COL_OCCUPATION", "COL_PASSED", "COL_REPORT", "COL_SELF_SCORE", "COL_SUBMITTED_ON",
+    "COL_SUPERVISORS", "COL_TOTAL", "COL_USCC", "COL_YEAR", "FINDINGS", "KINDS",
+    "RECTIFICATION", "SCORE_SHEET", "SELF_ASSESSMENT", "SHEET_ACTIVITY",
+    "SHEET_FINDINGS", "SHEET_INSTITUTIONS", "SHEET_RECTIFICATION", "SHEET_SCORES",
+    "YEAR_MAX", "YEAR_MIN", "EVIDENCE_MAX", "FindingRow", "read_findings", "REPORT_MAX",
+    "RectificationRow", "read_rectification", "EVALUATOR_MAX", "ScoreRow",
+    "read_score_sheet", "LEVEL_MAX", "LEVEL_MIN", "OCCUPATION_CODE", "SELF_SCORE_MAX",
+    "SelfAssessmentRow", "read_self_assessment", "COLUMNS", "sheets", "write_template",
+]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 
+from shared import xlsx
 from shared.errors import MAX_ERRORS, BadInput
 from shared.language import uscc as uscc_codes
 
@@ -99,6 +100,16 @@ class Problems:
 
 def file_name(path, name):
     return name or os.path.basename(str(path))
+
+
+def read_rows(path, fname, problems, required, *, sheet=None, only_filled=True):
+    """The sheet's data rows (only those filled in, unless `only_filled` is false); a
+    problem that stops reading ends the file's list of problems."""
+    try:
+        rows = xlsx.read_sheet(path, sheet=sheet, required=required, name=fname)
+        return filled(rows, fname, sheet) if only_filled else rows
+    except BadInput as exc:
+        problems.fatal(exc)
 
 
 def filled(rows, fname, sheet):

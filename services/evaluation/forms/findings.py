@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared import xlsx
-from shared.errors import BadInput
 from shared.language.clauses import CLAUSES, FINDING_CLAUSES, parse_clause
 from services.evaluation.forms import columns as c
 from services.evaluation.forms.common import (
     COL_CLAUSE, COL_EVIDENCE, COL_USCC, PARENS, SHEET_FINDINGS, Problems, file_name,
-    filled, read_uscc, row_failed)
+    read_rows, read_uscc, row_failed)
 
 EVIDENCE_MAX = 2000
 
@@ -37,12 +35,7 @@ def read_findings(path, *, name=None) -> list[FindingRow]:
     """Every finding, or BadInput listing every problem of the file."""
     fname = file_name(path, name)
     problems = Problems()
-    try:
-        rows = xlsx.read_sheet(path, required=[COL_USCC, COL_CLAUSE, COL_EVIDENCE],
-                               name=fname)
-        rows = filled(rows, fname, None)
-    except BadInput as exc:
-        problems.fatal(exc)
+    rows = read_rows(path, fname, problems, [COL_USCC, COL_CLAUSE, COL_EVIDENCE])
     seen, out = {}, []
     for row in rows:
         before = len(problems)

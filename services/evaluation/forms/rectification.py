@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared import xlsx
-from shared.errors import BadInput
 from services.evaluation.forms import columns as c
 from services.evaluation.forms.common import (
     COL_REPORT, COL_SUBMITTED_ON, COL_USCC, SHEET_RECTIFICATION, Problems, file_name,
-    filled, read_uscc, row_failed)
+    read_rows, read_uscc, row_failed)
 
 # A rectification report is a summary; the documents themselves are filed on paper.
 # Bounded so that no event comes near the broker's message limit.
@@ -38,12 +36,7 @@ def read_rectification(path, *, name=None, period=None) -> list[RectificationRow
     last) bounds 提交日期: the campaign's year up to the business date."""
     fname = file_name(path, name)
     problems = Problems()
-    try:
-        rows = xlsx.read_sheet(path, required=[COL_USCC, COL_REPORT, COL_SUBMITTED_ON],
-                               name=fname)
-        rows = filled(rows, fname, None)
-    except BadInput as exc:
-        problems.fatal(exc)
+    rows = read_rows(path, fname, problems, [COL_USCC, COL_REPORT, COL_SUBMITTED_ON])
     seen, out = {}, []
     first, last = period or (None, None)
     for row in rows:

@@ -8,13 +8,11 @@ from dataclasses import dataclass
 
 from openpyxl.utils import get_column_letter
 
-from shared import xlsx
-from shared.errors import BadInput
 from services.evaluation.rubric import Rubric, ScoreError, json_number, to_decimal
 from services.evaluation.forms import columns as c
 from services.evaluation.forms.common import (
     COL_EVALUATED_ON, COL_EVALUATOR, COL_TOTAL, COL_USCC, SHEET_SCORES, Problems,
-    file_name, filled, read_uscc, row_failed)
+    file_name, read_rows, read_uscc, row_failed)
 
 EVALUATOR_MAX = 100
 
@@ -45,12 +43,8 @@ def read_score_sheet(path, rubric: Rubric, *, name=None, period=None) -> list[Sc
     to the business date."""
     fname = file_name(path, name)
     problems = Problems()
-    try:
-        rows = xlsx.read_sheet(path, required=[COL_USCC, *rubric.short_names,
-                                               COL_EVALUATOR, COL_EVALUATED_ON], name=fname)
-        rows = filled(rows, fname, None)
-    except BadInput as exc:
-        problems.fatal(exc)
+    rows = read_rows(path, fname, problems, [COL_USCC, *rubric.short_names, COL_EVALUATOR,
+                                             COL_EVALUATED_ON])
     seen = {}
     out = [_score_row(row, rubric, seen, period, problems) for row in rows]
     problems.check()

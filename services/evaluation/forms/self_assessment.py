@@ -7,14 +7,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from shared import xlsx
-from shared.errors import BadInput
 from services.evaluation.rubric import json_number
 from services.evaluation.forms import columns as c
 from services.evaluation.forms.common import (
     COL_ASSESSED, COL_ASSESSORS, COL_CERTIFIED, COL_EXPERTS, COL_LEVEL, COL_OCCUPATION,
     COL_PASSED, COL_SELF_SCORE, COL_SUPERVISORS, COL_USCC, COL_YEAR, HYPHENS,
-    SHEET_ACTIVITY, SHEET_INSTITUTIONS, YEAR_MAX, YEAR_MIN, Problems, file_name, filled,
+    SHEET_ACTIVITY, SHEET_INSTITUTIONS, YEAR_MAX, YEAR_MIN, Problems, file_name, read_rows,
     read_uscc, row_failed)
 
 LEVEL_MIN, LEVEL_MAX = 1, 5
@@ -53,12 +51,9 @@ def read_self_assessment(path, *, name=None) -> list[SelfAssessmentRow]:
     each names its sheet, since both sheets have row numbers and a USCC column."""
     fname = file_name(path, name)
     problems = Problems()
-    try:
-        rows = xlsx.read_sheet(path, sheet=SHEET_INSTITUTIONS, name=fname, required=[
-            COL_USCC, COL_ASSESSORS, COL_SUPERVISORS, COL_EXPERTS, COL_SELF_SCORE])
-        rows = filled(rows, fname, SHEET_INSTITUTIONS)
-    except BadInput as exc:
-        problems.fatal(exc)
+    rows = read_rows(path, fname, problems, [COL_USCC, COL_ASSESSORS, COL_SUPERVISORS,
+                                             COL_EXPERTS, COL_SELF_SCORE],
+                     sheet=SHEET_INSTITUTIONS)
     # `listed`: every good USCC of sheet 机构情况, even of a row with a bad cell, so
     # that its activity rows are not refused for want of an institution as well.
     seen, institutions, listed = {}, {}, set()
@@ -67,12 +62,9 @@ def read_self_assessment(path, *, name=None) -> list[SelfAssessmentRow]:
         listed.add(code)
         if record is not None:
             institutions[code] = record
-    try:
-        rows = xlsx.read_sheet(path, sheet=SHEET_ACTIVITY, name=fname, required=[
-            COL_USCC, COL_YEAR, COL_OCCUPATION, COL_LEVEL, COL_ASSESSED, COL_PASSED,
-            COL_CERTIFIED])
-    except BadInput as exc:
-        problems.fatal(exc)
+    rows = read_rows(path, fname, problems, [COL_USCC, COL_YEAR, COL_OCCUPATION, COL_LEVEL,
+                                             COL_ASSESSED, COL_PASSED, COL_CERTIFIED],
+                     sheet=SHEET_ACTIVITY, only_filled=False)
     seen = {}
     for row in rows:
         found = _activity_row(row, seen, problems)
