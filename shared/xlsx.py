@@ -3,10 +3,13 @@
 Every form an operator hands in is untrusted: it is size-checked, its zip is checked for
 decompression bombs, and it is parsed by openpyxl with defusedxml (refused at import if
 that protection is not active). A bad file or cell raises `BadInput` naming the file, the
-1-based Excel row and the column, so the CLI can point the operator at the cell.
+sheet, the 1-based Excel row and the column, with the rule it breaks, in English and in
+Chinese (`message_zh`), so the operator is pointed at the cell; the form readers collect
+these per cell and refuse a file with all of them at once.
 
 Every form we hand out is written so that no cell turns into a formula when opened
-(CSV/formula injection): strings starting with = + - @ TAB CR stay literal text.
+(CSV/formula injection): strings starting with = + - @ TAB CR stay literal text. It is
+printed landscape, fitted to the page width, with its header row on every page.
 """
 
 import datetime as dt
