@@ -3,6 +3,8 @@ import json
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.decisions.rulebook import FINDING_CLAUSES
 from services.evaluation import forms
@@ -530,3 +532,25 @@ def test_each_form_reports_every_bad_row(tmp_path, kind, reader, values):
     e = bad(reader, path)
     assert [x["row"] for x in e.errors] == [2, 3]
     assert all(x["message_zh"] != x["message"] for x in e.errors)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spoiled=st.sets(st.tuples(st.integers(2, 6), st.sampled_from([*AREAS, "评估日期"])),
+                       max_size=12))
+def test_exactly_the_planted_cells_are_reported(tmp_path, spoiled):
+    """Whatever cells are spoiled, in whichever rows: each is reported once, and
+    nothing else is."""
+    from tests.factories import make_uscc
+    rows = []
+    for number in range(2, 7):
+        row = score_row(code=make_uscc(number))
+        for column in {c for r, c in spoiled if r == number}:
+            row[(["统一社会信用代码", "机构名称", *AREAS, "评估人", "评估日期"]).index(column)] = "x"
+        rows.append(row)
+    path = score_file(tmp_path, *rows)
+    if not spoiled:
+        assert len(forms.read_score_sheet(path, DEFAULT_RUBRIC)) == 5
+        return
+    e = bad(forms.read_score_sheet, path, DEFAULT_RUBRIC)
+    assert sorted((x["row"], x["column"]) for x in e.errors) == sorted(spoiled)
