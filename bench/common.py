@@ -16,9 +16,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-import openpyxl  # noqa: E402
 import psycopg2  # noqa: E402
 
+from services.evaluation.forms import filler  # noqa: E402
 from shared.language.jurisdictions import JURISDICTIONS, PROVINCE  # noqa: E402, F401
 from shared.language.outcomes import COHORTS  # noqa: E402
 from tests.support import Cluster  # noqa: E402
@@ -227,39 +227,25 @@ class CliFailed(Exception):
 
 
 # -- forms --------------------------------------------------------------------------
-def _header(ws):
-    return {cell.value: cell.column for cell in ws[1] if cell.value is not None}
-
-
 def fill_self_assessment(template, out, scopes, years=(2021, 2022)):
     """Fill a self-assessment template: every pre-filled institution gets staff counts and
     a self score, and activity in `years` for the first occupation and level of its
     filing scope (`scopes`: uscc -> [{occupation, levels}]). Returns the rows filled."""
-    wb = openpyxl.load_workbook(template)
-    ws = wb["机构情况"]
-    col = _header(ws)
     filled = []
-    for r in range(2, ws.max_row + 1):
-        code = ws.cell(r, col["统一社会信用代码"]).value
-        if not code:
-            continue
-        ws.cell(r, col["考评人员数"], 12)
-        ws.cell(r, col["内部质量督导人员数"], 3)
-        ws.cell(r, col["专家数"], 5)
-        ws.cell(r, col["自评得分"], 85)
+
+    def typed(code):
         filled.append(code)
-    activity = wb["认定开展情况"]
-    acol = _header(activity)
-    r = 2
-    for code in filled:
-        scope = scopes[code][0]
-        for year in years:
-            values = {"统一社会信用代码": code, "年度": year, "职业编码": scope["occupation"],
-                      "等级": scope["levels"][0], "参评人数": 40, "合格人数": 36, "发证数": 36}
-            for name, value in values.items():
-                activity.cell(r, acol[name], value)
-            r += 1
-    wb.save(out)
+        return {"考评人员数": 12, "内部质量督导人员数": 3, "专家数": 5, "自评得分": 85}
+
+    def activity():  # once every institution's row is typed (sheets fill in order)
+        for code in filled:
+            scope = scopes[code][0]
+            for year in years:
+                yield {"统一社会信用代码": code, "年度": year, "职业编码": scope["occupation"],
+                       "等级": scope["levels"][0], "参评人数": 40, "合格人数": 36,
+                       "发证数": 36}
+    filler.fill(template, {"机构情况": filler.Rows(values=typed),
+                           "认定开展情况": filler.Rows(append=activity())}, out=out)
     return filled
 
 
@@ -272,26 +258,16 @@ def area_scores(fraction=Decimal("0.85")):
 
 def fill_score_sheet(template, out, evaluator="评估员甲", on=dt.date(2023, 10, 31),
                      fraction=Decimal("0.85")):
-    """Fill a score-sheet template: every area (read from the template's header) at
-    `fraction` of its maximum in services.evaluation.rubric.DEFAULT_RUBRIC."""
-    scores = area_scores(fraction)
-    wb = openpyxl.load_workbook(template)
-    ws = wb["评估表"]
-    col = _header(ws)
-    areas = [name for name in col if name in scores]
-    if len(areas) != len(scores):
-        raise ValueError(f"template areas {areas} differ from the rubric's {list(scores)}")
+    """Fill a score-sheet template: every area at `fraction` of its maximum in
+    services.evaluation.rubric.DEFAULT_RUBRIC (a template of another rubric is refused
+    by the filler, which names the column it lacks)."""
+    values = {**area_scores(fraction), "评估人": evaluator, "评估日期": on}
     filled = []
-    for r in range(2, ws.max_row + 1):
-        code = ws.cell(r, col["统一社会信用代码"]).value
-        if not code:
-            continue
-        for area in areas:
-            ws.cell(r, col[area], scores[area])
-        ws.cell(r, col["评估人"], evaluator)
-        ws.cell(r, col["评估日期"], on)
+
+    def typed(code):
         filled.append(code)
-    wb.save(out)
+        return values
+    filler.fill(template, {"评估表": filler.Rows(values=typed)}, out=out)
     return filled
 
 

@@ -15,9 +15,8 @@ import random
 import sys
 import time
 
-import openpyxl
-
 from services import cli
+from services.evaluation.forms import filler
 from services.evaluation.rubric import DEFAULT_RUBRIC
 from shared.language.jurisdictions import JURISDICTIONS, PROVINCE
 
@@ -50,53 +49,40 @@ def pinggu(*args, operator="province", json_out=False):
         sys.exit(f"demo: pinggu {' '.join(args)} failed with exit {code}")
 
 
-def columns(ws):
-    return {cell.value: cell.column for cell in ws[1]}
-
-
 def fill_self_assessment(path, institutions, plan, rng):
-    wb = openpyxl.load_workbook(path)
-    info, activity = wb["机构情况"], wb["认定开展情况"]
-    col = columns(info)
-    act = columns(activity)
     scope_of = {i["uscc"]: i["scope"] for i in institutions}
-    for row in range(info.max_row, 1, -1):
-        uscc = info.cell(row, col["统一社会信用代码"]).value
-        if plan[uscc]["no_self_assessment"]:
-            info.delete_rows(row)
-            continue
-        for name, value in (("考评人员数", rng.randint(4, 30)), ("内部质量督导人员数", rng.randint(1, 6)),
-                            ("专家数", rng.randint(2, 12)), ("自评得分", rng.randint(70, 98))):
-            info.cell(row, col[name], value)
+    activity = []
+
+    def typed(uscc):
         scope = scope_of[uscc][0]
         years = [] if plan[uscc]["inactive"] else [2021, 2022]
         for year in years:
             assessed = rng.randint(20, 300)
             passed = rng.randint(assessed // 2, assessed)
-            activity.append({act["统一社会信用代码"]: uscc, act["年度"]: year,
-                             act["职业编码"]: scope["occupation"], act["等级"]: scope["levels"][-1],
-                             act["参评人数"]: assessed, act["合格人数"]: passed,
-                             act["发证数"]: passed})
+            activity.append({"统一社会信用代码": uscc, "年度": year,
+                             "职业编码": scope["occupation"], "等级": scope["levels"][-1],
+                             "参评人数": assessed, "合格人数": passed, "发证数": passed})
         if plan[uscc]["out_of_scope"]:
-            activity.append({act["统一社会信用代码"]: uscc, act["年度"]: 2022,
-                             act["职业编码"]: "4-14-01-01", act["等级"]: 3, act["参评人数"]: 30,
-                             act["合格人数"]: 28, act["发证数"]: 28})
-    wb.save(path)
+            activity.append({"统一社会信用代码": uscc, "年度": 2022, "职业编码": "4-14-01-01",
+                             "等级": 3, "参评人数": 30, "合格人数": 28, "发证数": 28})
+        return {"考评人员数": rng.randint(4, 30), "内部质量督导人员数": rng.randint(1, 6),
+                "专家数": rng.randint(2, 12), "自评得分": rng.randint(70, 98)}
+
+    keep = [u for u in scope_of if not plan[u]["no_self_assessment"]]
+    # Sheets are filled in order: `activity` is complete by the time the second sheet's
+    # rows are added.
+    filler.fill(path, {"机构情况": filler.Rows(values=typed, keep=keep),
+                       "认定开展情况": filler.Rows(append=activity)})
 
 
 def fill_score_sheet(path, plan, rng):
-    wb = openpyxl.load_workbook(path)
-    ws = wb.active
-    col = columns(ws)
-    for row in range(2, ws.max_row + 1):
-        uscc = ws.cell(row, col["统一社会信用代码"]).value
+    def typed(uscc):
         share = plan[uscc]["score_share"]
-        for area in DEFAULT_RUBRIC.areas:
-            points = float(area.points) * min(1.0, max(0.0, share + rng.uniform(-0.04, 0.04)))
-            ws.cell(row, col[area.short_name], round(points, 1))
-        ws.cell(row, col["评估人"], "评估组" + str(rng.randint(1, 5)))
-        ws.cell(row, col["评估日期"], datetime.date(2023, 9, rng.randint(5, 25)))
-    wb.save(path)
+        values = {area.short_name: round(float(area.points) * min(1.0, max(
+            0.0, share + rng.uniform(-0.04, 0.04))), 1) for area in DEFAULT_RUBRIC.areas}
+        return {**values, "评估人": "评估组" + str(rng.randint(1, 5)),
+                "评估日期": datetime.date(2023, 9, rng.randint(5, 25))}
+    filler.fill(path, {None: filler.Rows(values=typed)})
 
 
 def findings_targets(institutions, plan):
@@ -113,16 +99,12 @@ def findings_targets(institutions, plan):
 def fill_findings(path, usccs):
     """Keep the template's header only; one finding per institution, alternately a
     terminate clause (organised cheating) and a rectify clause (audit not rectified)."""
-    wb = openpyxl.load_workbook(path)
-    ws = wb.active
-    col = columns(ws)
-    ws.delete_rows(2, ws.max_row)
+    rows = []
     for n, uscc in enumerate(usccs):
         clause, evidence = (("四(一)5", "2023年6月考场监控显示有组织传递答案，考生笔录3份")
                             if n % 2 == 0 else ("四(二)1", "2022年审计指出的档案问题至今未整改"))
-        ws.append({col["统一社会信用代码"]: uscc, col["条款"]: clause,
-                   col["事实与证据"]: evidence})
-    wb.save(path)
+        rows.append({"统一社会信用代码": uscc, "条款": clause, "事实与证据": evidence})
+    filler.fill(path, {None: filler.Rows(keep=(), append=rows)})
 
 
 def plan_for(usccs, rng):
@@ -266,16 +248,7 @@ def recorded_in_error(targets):
 
 def keep_rows(path, usccs, values):
     """Keep only these institutions' rows of a template, and fill in `values`."""
-    wb = openpyxl.load_workbook(path)
-    ws = wb.active
-    col = columns(ws)
-    for row in range(ws.max_row, 1, -1):
-        if ws.cell(row, col["统一社会信用代码"]).value not in usccs:
-            ws.delete_rows(row)
-        else:
-            for name, value in values.items():
-                ws.cell(row, col[name], value)
-    wb.save(path)
+    filler.fill(path, {None: filler.Rows(values=lambda uscc: values, keep=usccs)})
 
 
 def wait_until(predicate, what, timeout=300):

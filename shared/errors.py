@@ -1,52 +1,75 @@
 """Errors that reach the operator: each maps to an exit code of the CLI (DESIGN.md §3).
 
-A file is refused as a whole but with every problem found: `BadInput.errors` lists them,
-each a dict with file, sheet, row, column, rule, message (English) and message_zh. Over
-RPC nameko passes on only an exception's type and text; `from_remote` rebuilds the
-BadInput or Refused a RemoteError stands for. (Minimal version of the forms work's
-contract, for the CLI; the forms branch carries the full one.)
+A file is refused as a whole, but with every problem it has (up to MAX_ERRORS), so the
+clerk fixes them all in one go: `BadInput.errors` lists them, each naming the file,
+sheet, row, column and rule, in English and in Chinese. A BadInput with one problem is
+still built the old way, `BadInput(message, file=..., row=..., column=...)`.
+
+Over RPC nameko passes on only the exception's type and text (`RemoteError.exc_type`,
+`.value`); the text of a BadInput therefore ends in one line `pinggu-errors: {json}`
+from which `from_remote` rebuilds the whole list on the caller's side.
 """
 import json
 
-# The one line of a BadInput's text that carries its problems across RPC.
+MAX_ERRORS = 200
+
+# The one line of an exception's text that carries its data across RPC.
 _MARK = "pinggu-errors: "
 _FIELDS = ("file", "sheet", "row", "column", "rule", "message", "message_zh")
 
 
+def problem(message, *, message_zh=None, rule=None, file=None, sheet=None, row=None,
+            column=None):
+    """One problem of a file, as it appears in `BadInput.errors`."""
+    return {"file": file, "sheet": sheet, "row": row, "column": column, "rule": rule,
+            "message": message, "message_zh": message_zh or message}
+
+
 class BadInput(Exception):
     """Input refused as a whole (exit 2); names the file, sheet, row, column and rule
-    where it can. `errors` holds every problem found; `truncated` says reading stopped
-    before the end of the file."""
+    where it can. `errors` holds every problem found (the first is the one the
+    attributes describe); `truncated` says that reading stopped at MAX_ERRORS."""
 
     def __init__(self, message, *, file=None, row=None, column=None, sheet=None,
                  rule=None, message_zh=None, errors=None, truncated=False):
         self.message = message
-        self.message_zh = message_zh or message
         self.file = file
         self.sheet = sheet
         self.row = row
         self.column = column
         self.rule = rule
-        self.errors = [dict({k: None for k in _FIELDS}, **e) for e in errors] if errors \
-            else [{"file": file, "sheet": sheet, "row": row, "column": column, "rule": rule,
-                   "message": message, "message_zh": self.message_zh}]
+        self.message_zh = message_zh or message
+        self.errors = [dict(e) for e in errors] if errors else [problem(
+            message, message_zh=message_zh, rule=rule, file=file, sheet=sheet, row=row,
+            column=column)]
         self.truncated = truncated
         super().__init__(str(self))
 
+    @classmethod
+    def of(cls, errors, *, truncated=False):
+        """One BadInput for a non-empty list of problems (dicts as `problem` makes)."""
+        errors = [dict({k: None for k in _FIELDS}, **e) for e in errors]
+        first = errors[0]
+        return cls(first["message"], file=first["file"], sheet=first["sheet"],
+                   row=first["row"], column=first["column"], rule=first["rule"],
+                   message_zh=first["message_zh"], errors=errors, truncated=truncated)
+
+    def with_sheet(self, sheet):
+        """The same problems, those naming a row but no sheet now naming `sheet`."""
+        return BadInput.of([dict(e, sheet=sheet) if e["row"] is not None
+                            and e["sheet"] is None else e for e in self.errors],
+                           truncated=self.truncated)
+
+    def summary(self):
+        """The first problem in one line of English, with how many others there are."""
+        line = where(self.errors[0], "en") + self.message
+        more = len(self.errors) - 1
+        if more:
+            line += f" (and {more}{'+' if self.truncated else ''} more)"
+        return line
+
     def __str__(self):
-        where = []
-        if self.file is not None:
-            where.append(str(self.file))
-        if self.sheet is not None:
-            where.append(f"sheet {self.sheet}")
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column {self.column}")
-        line = f"{', '.join(where)}: {self.message}" if where else self.message
-        if len(self.errors) > 1:
-            line += f" (and {len(self.errors) - 1} more)"
-        return line + "\n" + _MARK + json.dumps(
+        return self.summary() + "\n" + _MARK + json.dumps(
             {"errors": self.errors, "truncated": self.truncated}, ensure_ascii=False)
 
     def to_dict(self):
@@ -54,6 +77,29 @@ class BadInput(Exception):
                 "file": self.file, "sheet": self.sheet, "row": self.row,
                 "column": self.column, "rule": self.rule,
                 "errors": [dict(e) for e in self.errors], "truncated": self.truncated}
+
+    @classmethod
+    def from_dict(cls, d):
+        """The inverse of `to_dict` (also accepts it without the "error" key)."""
+        if d.get("errors"):
+            return cls.of(d["errors"], truncated=bool(d.get("truncated")))
+        return cls(d["message"], file=d.get("file"), sheet=d.get("sheet"),
+                   row=d.get("row"), column=d.get("column"), rule=d.get("rule"),
+                   message_zh=d.get("message_zh"))
+
+
+def where(error, lang="en"):
+    """'file, sheet S, row R, column C: ' for one problem ('' if it names nothing)."""
+    parts = []
+    if error.get("file") is not None:
+        parts.append(str(error["file"]))
+    labels = {"en": ("sheet {}", "row {}", "column {}"),
+              "zh": ("工作表「{}」", "第 {} 行", "列「{}」")}[lang]
+    for key, label in zip(("sheet", "row", "column"), labels):
+        if error.get(key) is not None:
+            parts.append(label.format(error[key]))
+    sep = "," if lang == "zh" else ", "
+    return sep.join(parts) + (": " if parts else "")
 
 
 class Refused(Exception):
@@ -68,28 +114,25 @@ class Refused(Exception):
         return {"error": "refused", "rule": self.rule, "message": self.message}
 
 
+_REFUSED = "refused by "
+
+
 def from_remote(remote_error):
-    """The BadInput or Refused a nameko RemoteError stands for, with all its problems;
-    None for any other remote error."""
+    """The BadInput or Refused a nameko RemoteError stands for, rebuilt with all its
+    problems; None for any other remote error."""
     kind = getattr(remote_error, "exc_type", None)
     value = str(getattr(remote_error, "value", "") or "")
     if kind == "BadInput":
         head, _, data = value.partition("\n" + _MARK)
-        try:
-            payload = json.loads(data) if data else None
-            errors = payload and payload["errors"]
-            if errors:
-                first = errors[0]
-                return BadInput(first.get("message") or head, errors=errors,
-                                truncated=bool(payload.get("truncated")),
-                                **{k: first.get(k) for k in ("file", "sheet", "row",
-                                                             "column", "rule")})
-        except (ValueError, KeyError, TypeError, AttributeError):
-            pass
+        if data:
+            try:
+                payload = json.loads(data)
+                return BadInput.of(payload["errors"], truncated=payload["truncated"])
+            except (ValueError, KeyError, TypeError, IndexError):
+                pass
         return BadInput(head)
     if kind == "Refused":
-        prefix = "refused by "
-        rule, _, message = value[len(prefix):].partition(": ") \
-            if value.startswith(prefix) else ("", "", value)
+        rule, _, message = value[len(_REFUSED):].partition(": ") \
+            if value.startswith(_REFUSED) else ("", "", value)
         return Refused(rule or None, message)
     return None

@@ -5,14 +5,16 @@ A service's greenthreads share one OS thread: a parse that runs 15 s of pure Pyt
 (openpyxl, XML) stalls every other RPC, the inbox and the outbox of that service for 15 s.
 So each upload is parsed by `python -m shared.parse_worker`, started per file, which
 first limits itself (RLIMIT_CPU, RLIMIT_AS, no file writes) and then runs the one reader
-named by the request. The service waits for it through eventlet's green subprocess,
+named by the request (or marks the file's problems on it, shared/marks.py). The
+service waits for it through eventlet's green subprocess,
 so its hub keeps serving while the worker parses. The worker answers with data (the rows
-as dicts, or the BadInput naming the cell); a worker the kernel stops (CPU, memory) or
+as dicts, or the BadInput with every bad cell); a worker the kernel stops (CPU, memory) or
 that overruns the wall-clock limit is killed, and the file is refused as a whole.
 
 The seven readers (docs/forms.md): roster, legal-status, activity, self-assessment,
 score-sheet, findings, rectification.
 """
+import base64
 import datetime as dt
 import importlib
 import json
@@ -23,6 +25,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from shared import xlsx
 from shared.errors import BadInput
 
 # kind -> (module, reader, row class): the row class's from_dict rebuilds what the
@@ -51,6 +54,8 @@ class Limits:
 
 
 LIMITS = Limits()
+# The largest file a worker marks (the upload limit; the file's checks refuse beyond).
+MAX_MARK_BYTES = 20 * 1024 * 1024
 
 
 def parse(kind, path, name, *, limits=LIMITS, **params):
@@ -61,9 +66,19 @@ def parse(kind, path, name, *, limits=LIMITS, **params):
     module, _, row_class = READERS[kind]
     result = run_worker(request(kind, path, name, **params), limits, name)
     if "bad_input" in result:
-        raise BadInput(**result["bad_input"])
+        raise BadInput.from_dict(result["bad_input"])
     cls = getattr(importlib.import_module(module), row_class)
     return [cls.from_dict(row) for row in result["rows"]]
+
+
+def mark(path, name, errors, *, limits=LIMITS):
+    """The file at `path` with `errors` (BadInput.errors) marked on its cells
+    (shared/marks.py), made in a worker within `limits` like a parse: bytes."""
+    result = run_worker(json.dumps({"mark": errors, "path": os.fspath(path),
+                                    "name": name}).encode(), limits, name)
+    if "bad_input" in result:
+        raise BadInput.from_dict(result["bad_input"])
+    return base64.b64decode(result["marked"])
 
 
 def request(kind, path, name, **params):
@@ -89,26 +104,32 @@ def run_worker(request, limits, name):
         proc.kill()
         proc.communicate()
         raise BadInput(f"reading the file took longer than {limits.wall_seconds} s; "
-                       "refused (rule: parse limits)", file=name) from None
+                       "refused (rule: parse limits)", file=name, rule="parse limits",
+                       message_zh=f"读取文件超过 {limits.wall_seconds} 秒,拒收(解析限制)"
+                       ) from None
     if proc.returncode == 0:
         try:
             return json.loads(out)
         except ValueError:
             pass
-    raise BadInput(_why(proc.returncode, err, limits), file=name)
+    message, message_zh = _why(proc.returncode, err, limits)
+    raise BadInput(message, message_zh=message_zh, file=name, rule="parse limits")
 
 
 def _why(returncode, err, limits):
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return (f"reading the file needed more than {limits.cpu_seconds} s of CPU; "
-                "refused (rule: parse limits)")
+                "refused (rule: parse limits)",
+                f"读取文件所需 CPU 时间超过 {limits.cpu_seconds} 秒,拒收(解析限制)")
     if returncode == _MEMORY_EXIT or b"MemoryError" in err[-2000:]:
         return (f"reading the file needed more than {limits.memory_bytes // 2**20} MiB; "
-                "refused (rule: parse limits)")
+                "refused (rule: parse limits)",
+                f"读取文件所需内存超过 {limits.memory_bytes // 2**20} MiB,拒收(解析限制)")
     # Anything else is a bug of ours, not the operator's: say so without the traceback,
     # which the service's log keeps.
     sys.stderr.write(err[-4000:].decode(errors="replace"))
-    return f"the file could not be read (worker exit {returncode}); refused"
+    return (f"the file could not be read (worker exit {returncode}); refused",
+            f"文件无法读取(解析进程退出码 {returncode}),拒收")
 
 
 _MEMORY_EXIT = 3
@@ -145,29 +166,46 @@ def _decode(params):
 
 # ------------------------------------------------------------------- the worker side
 
-def _limit_self(cpu_seconds, memory_bytes):
+def _limit_self(cpu_seconds, memory_bytes, file_bytes=0):
     # The soft CPU limit sends SIGXCPU (which ends the process); the hard one, a second
     # later, SIGKILL in case SIGXCPU is caught.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # reads only: no file written
+    # A parse only reads: no file written. Marking saves through openpyxl, which writes
+    # each sheet to a temporary file first: bounded by what a workbook may inflate to.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _rows(request):
+    module, reader, _ = READERS[request["kind"]]
+    read = getattr(importlib.import_module(module), reader)
+    rows = read(request["path"], name=request["name"], **_decode(request["params"]))
+    return [row.to_dict() for row in rows]
+
+
+def _marked(request):
+    from shared.marks import mark_workbook
+    with open(request["path"], "rb") as f:
+        content = f.read(MAX_MARK_BYTES + 1)
+    return base64.b64encode(mark_workbook(content, request["mark"],
+                                          name=request["name"])).decode()
 
 
 def main(argv):
     cpu_seconds, memory_bytes = int(argv[0]), int(argv[1])
-    _limit_self(cpu_seconds, memory_bytes)
+    # The request is ours (JSON naming the file); the file is what is untrusted.
+    request = json.loads(sys.stdin.buffer.read())
+    _limit_self(cpu_seconds, memory_bytes,
+                file_bytes=xlsx.MAX_INFLATED if "mark" in request else 0)
     try:
-        request = json.loads(sys.stdin.buffer.read())
-        module, reader, _ = READERS[request["kind"]]
-        read = getattr(importlib.import_module(module), reader)
         try:
-            rows = read(request["path"], name=request["name"],
-                        **_decode(request["params"]))
-            answer = {"rows": [row.to_dict() for row in rows]}
+            if "mark" in request:
+                answer = {"marked": _marked(request)}
+            else:
+                answer = {"rows": _rows(request)}
         except BadInput as exc:
-            answer = {"bad_input": {k: v for k, v in exc.to_dict().items()
-                                    if k != "error"}}
+            answer = {"bad_input": exc.to_dict()}  # every problem, not the first
         usage = resource.getrusage(resource.RUSAGE_SELF)
         answer["usage"] = {"cpu_seconds": usage.ru_utime + usage.ru_stime,
                            "max_rss_bytes": usage.ru_maxrss * 1024}

@@ -39,6 +39,17 @@ def received(upload):
         yield path
 
 
+def marked(upload, errors):
+    """The uploaded file with `errors` (BadInput.errors) marked on its cells, as an
+    upload dict ("<name>-标注.xlsx") to hand back to the clerk; made in a worker
+    process with the parse limits."""
+    with received(upload) as path:
+        name = os.path.basename(path)
+        content = parse_worker.mark(path, name, errors)
+    stem = os.path.splitext(name)[0] or "upload"
+    return {"filename": f"{stem}-标注.xlsx", "content": base64.b64encode(content).decode()}
+
+
 def parse(upload, kind, **params):
     """The rows of an uploaded file, read by `kind`'s reader in a worker process with
     limits (shared/parse_worker.py), so a hostile file cannot stall the service."""

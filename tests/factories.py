@@ -1,8 +1,10 @@
-"""Test data: institutions and filled-in forms, written as the operators would hand them in."""
+"""Test data: institutions and filled-in forms, written as the operators would hand them in
+(the campaign's forms start from their templates, filled by services.evaluation.forms.filler)."""
 import datetime
 
 import openpyxl
 
+from services.evaluation.forms.filler import Rows, new_form
 from services.evaluation.rubric import DEFAULT_RUBRIC
 from shared.language import uscc as uscc_module
 from services.registry.roster import RosterRow, write_roster
@@ -49,57 +51,42 @@ def split_total(total):
 
 
 def score_sheet(path, scores, evaluator="评估员甲", on=datetime.date(2023, 9, 15)):
-    """`scores`: {uscc: total or {area: score}}."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    names = [a.short_name for a in DEFAULT_RUBRIC.areas]
-    ws.append(["统一社会信用代码", *names, "评估人", "评估日期"])
-    for code, score in scores.items():
-        areas = score if isinstance(score, dict) else split_total(score)
-        ws.append([code, *[areas[n] for n in names], evaluator, on])
-    wb.save(path)
-    return str(path)
+    """`scores`: {uscc: total or {area: score}}; the score-sheet template, filled."""
+    def typed(code):
+        score = scores[code]
+        return {**(score if isinstance(score, dict) else split_total(score)),
+                "评估人": evaluator, "评估日期": on}
+    return new_form("score-sheet", path, {None: Rows(values=typed)}, institutions=scores)
 
 
 def self_assessment(path, institutions, years=(2021, 2022), occupation="6-18-02-04", level=4,
                     extra_activity=()):
     """附件1 for `institutions` (RosterRows or USCCs): each active in `years` in its scope;
     `extra_activity` adds (uscc, year, occupation, level, certified) rows."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "机构情况"
-    ws.append(["统一社会信用代码", "考评人员数", "内部质量督导人员数", "专家数", "自评得分"])
-    activity = wb.create_sheet("认定开展情况")
-    activity.append(["统一社会信用代码", "年度", "职业编码", "等级", "参评人数", "合格人数", "发证数"])
-    for inst in institutions:
-        code = getattr(inst, "uscc", inst)
-        ws.append([code, 12, 3, 5, 85])
-        for year in years:
-            activity.append([code, year, occupation, level, 40, 36, 36])
-    for code, year, occ, lvl, certified in extra_activity:
-        activity.append([code, year, occ, lvl, certified, certified, certified])
-    wb.save(path)
-    return str(path)
-
-
-def _sheet(path, header, rows):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(header)
-    for row in rows:
-        ws.append(list(row))
-    wb.save(path)
-    return str(path)
+    codes = [getattr(inst, "uscc", inst) for inst in institutions]
+    activity = [{"统一社会信用代码": code, "年度": year, "职业编码": occupation, "等级": level,
+                 "参评人数": 40, "合格人数": 36, "发证数": 36} for code in codes for year in years]
+    activity += [{"统一社会信用代码": code, "年度": year, "职业编码": occ, "等级": lvl,
+                  "参评人数": certified, "合格人数": certified, "发证数": certified}
+                 for code, year, occ, lvl, certified in extra_activity]
+    staff = {"考评人员数": 12, "内部质量督导人员数": 3, "专家数": 5, "自评得分": 85}
+    return new_form("self-assessment", path, {"机构情况": Rows(values=lambda code: staff),
+                                              "认定开展情况": Rows(append=activity)},
+                    institutions=codes)
 
 
 def findings(path, rows):
     """`rows`: (uscc, clause, evidence)."""
-    return _sheet(path, ["统一社会信用代码", "条款", "事实与证据"], rows)
+    return new_form("findings", path, {None: Rows(append=[
+        {"统一社会信用代码": code, "条款": clause, "事实与证据": evidence}
+        for code, clause, evidence in rows])})
 
 
 def rectification(path, rows):
     """`rows`: (uscc, report, submitted_on)."""
-    return _sheet(path, ["统一社会信用代码", "整改情况", "提交日期"], rows)
+    return new_form("rectification", path, {None: Rows(append=[
+        {"统一社会信用代码": code, "整改情况": report, "提交日期": on}
+        for code, report, on in rows])})
 
 
 def set_cell(path, row, column, value, sheet=None):

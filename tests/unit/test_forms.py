@@ -3,6 +3,8 @@ import json
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shared.language.clauses import FINDING_CLAUSES
 from services.evaluation import forms
@@ -79,7 +81,8 @@ def test_kinds_and_documentation_cover_every_column():
     assert forms.KINDS == ("self-assessment", "score-sheet", "findings", "rectification")
     assert set(forms.COLUMNS) == set(forms.KINDS)
     documented = {k: [c for c, _ in v] for k, v in forms.COLUMNS.items()}
-    assert documented["score-sheet"] == ["统一社会信用代码", "机构名称", *AREAS, "评估人", "评估日期"]
+    assert documented["score-sheet"] == ["统一社会信用代码", "机构名称", *AREAS, "合计", "评估人",
+                                         "评估日期"]
     assert {"考评人员数", "自评得分", "年度", "职业编码", "等级", "发证数"} <= set(
         documented["self-assessment"])
     assert documented["findings"] == ["统一社会信用代码", "机构名称", "条款", "事实与证据"]
@@ -98,11 +101,11 @@ def test_score_sheet_template_is_styled_documented_and_validated(tmp_path):
     path = forms.write_template("score-sheet", tmp_path / "t.xlsx", INSTITUTIONS)
     ws = openpyxl.load_workbook(path).worksheets[0]
     header = [c.value for c in ws[1]]
-    assert header == ["统一社会信用代码", "机构名称", *AREAS, "评估人", "评估日期"]
+    assert header == ["统一社会信用代码", "机构名称", *AREAS, "合计", "评估人", "评估日期"]
     assert ws.freeze_panes == "A2"
     assert [(ws.cell(r, 1).value, ws.cell(r, 2).value) for r in (2, 3, 4)] == [
         (i["uscc"], i["name"]) for i in INSTITUTIONS]
-    assert all(ws.cell(r, c).value is None for r in (2, 3, 4) for c in range(3, 13))
+    assert all(ws.cell(r, c).value is None for r in (2, 3, 4) for c in (*range(3, 11), 12, 13))
     assert ws.cell(1, 3).comment.text.endswith("满分 20 分;填 0 至 20 之间的数,最多一位小数")
     assert "满分 15 分" in ws.cell(1, 4).comment.text
     assert ws.column_dimensions["A"].width == 22
@@ -110,7 +113,7 @@ def test_score_sheet_template_is_styled_documented_and_validated(tmp_path):
     assert (by_column["C2"].type, by_column["C2"].formula1, by_column["C2"].formula2) == (
         "decimal", "0", "20")
     assert by_column["D2"].formula2 == "15"
-    assert by_column["L2"].type == "date"
+    assert by_column["M2"].type == "date"
 
 
 def test_template_follows_the_campaign_rubric(tmp_path):
@@ -119,7 +122,10 @@ def test_template_follows_the_campaign_rubric(tmp_path):
     path = forms.write_template("score-sheet", tmp_path / "t.xlsx", INSTITUTIONS[:1],
                                 rubric=rubric)
     ws = openpyxl.load_workbook(path).worksheets[0]
-    assert [c.value for c in ws[1]] == ["统一社会信用代码", "机构名称", "甲", "乙", "评估人", "评估日期"]
+    assert [c.value for c in ws[1]] == ["统一社会信用代码", "机构名称", "甲", "乙", "合计", "评估人",
+                                        "评估日期"]
+    assert ws["E2"].value == '=IF(COUNT(C2:D2),SUM(C2:D2),"")'
+
     assert "满分 40.5 分" in ws.cell(1, 4).comment.text
 
 
@@ -134,7 +140,7 @@ def test_self_assessment_template_has_both_sheets(tmp_path):
     kinds = {str(dv.sqref).split(":")[0]: (dv.type, dv.formula1, dv.formula2)
              for dv in wb["认定开展情况"].data_validations.dataValidation}
     assert kinds["B2"] == ("whole", "2015", "2100")
-    assert kinds["D2"] == ("whole", "1", "5")
+    assert kinds["D2"] == ("list", '"1,2,3,4,5"', None)  # a drop-down of the levels
     assert kinds["E2"][:2] == ("whole", "0")
 
 
@@ -422,3 +428,129 @@ def test_duplicate_rectification(tmp_path):
     path = rectification_file(tmp_path, [A, "甲", "2023-12-01"], [A, "乙", "2023-12-02"])
     e = bad(forms.read_rectification, path)
     assert (e.row, e.column) == (3, "统一社会信用代码")
+
+
+# ------------------------------------------------- templates a clerk can fill (#15)
+
+@pytest.mark.parametrize("kind", forms.KINDS)
+def test_every_column_prompts_and_prints_landscape_to_width(tmp_path, kind):
+    path = forms.write_template(kind, tmp_path / "t.xlsx", INSTITUTIONS)
+    for ws in openpyxl.load_workbook(path).worksheets:
+        prompted = {str(dv.sqref).split(":")[0][:-1]: dv
+                    for dv in ws.data_validations.dataValidation if dv.showInputMessage}
+        for cell in ws[1]:
+            dv = prompted.get(cell.column_letter)
+            assert dv is not None and dv.prompt, (ws.title, cell.value)
+            assert dv.promptTitle == cell.value[:32] and len(dv.prompt) <= 255
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.print_title_rows == "$1:$1"
+
+
+@pytest.mark.parametrize("kind", forms.KINDS)
+def test_codes_are_text_so_18_digits_survive(tmp_path, kind):
+    path = forms.write_template(kind, tmp_path / "t.xlsx", INSTITUTIONS)
+    for ws in openpyxl.load_workbook(path).worksheets:
+        header = [c.value for c in ws[1]]
+        for column in ("统一社会信用代码", "职业编码", "条款"):
+            if column in header:
+                letter = ws.cell(1, header.index(column) + 1).column_letter
+                # The column's own format is what a clerk's newly typed cell takes.
+                assert ws.column_dimensions[letter].number_format == "@", (ws.title, column)
+        if ws.max_row > 1:
+            assert ws["A2"].number_format == "@"
+        numbers = [c for c in ("考评人员数", "年度") if c in header]
+        for column in numbers:  # and number columns stay numbers
+            letter = ws.cell(1, header.index(column) + 1).column_letter
+            assert ws.column_dimensions[letter].number_format != "@"
+
+
+def test_score_sheet_total_is_a_formula_ignored_on_import(tmp_path):
+    path = forms.write_template("score-sheet", tmp_path / "t.xlsx", INSTITUTIONS)
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    assert ws["K1"].value == "合计" and ws["K2"].value == '=IF(COUNT(C2:J2),SUM(C2:J2),"")'
+    # Filled without computing the formula (as openpyxl saves it): still read.
+    fill(path, None, {2: {**dict(zip(AREAS, FULL_MARKS)), "评估人": "张三",
+                          "评估日期": dt.date(2023, 9, 15)}})
+    rows = forms.read_score_sheet(path, DEFAULT_RUBRIC)
+    assert [r.uscc for r in rows] == [A] and rows[0].score["total"] == 100
+
+
+# ---------------------------------------------------- every problem at once (#15)
+
+def test_self_assessment_with_four_planted_errors_gives_all_four(tmp_path):
+    path = forms.write_template("self-assessment", tmp_path / "t.xlsx", INSTITUTIONS)
+    fill(path, "机构情况", {2: {"考评人员数": "12人", "内部质量督导人员数": 2, "专家数": 3,
+                               "自评得分": 88},
+                           3: {"统一社会信用代码": B[:-1] + "Y", "考评人员数": 5,
+                               "内部质量督导人员数": 2, "专家数": 3, "自评得分": 80}})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["认定开展情况"]
+    ws.append([A, 2022, "6-18-02-04", 3, 10, 12, 8])   # passed > assessed
+    ws.append([A, 2022, "6-18-2-4", 4, 10, 8, 8])       # not an occupation code
+    wb.save(path)
+    e = bad(forms.read_self_assessment, path, name="自评.xlsx")
+    got = [(x["sheet"], x["row"], x["column"], x["rule"]) for x in e.errors]
+    assert got == [("机构情况", 2, "考评人员数", "whole number"),
+                   ("机构情况", 3, "统一社会信用代码", "USCC"),
+                   ("认定开展情况", 2, "合格人数", "passed ≤ assessed"),
+                   ("认定开展情况", 3, "职业编码", "occupation code")]
+    assert all(x["file"] == "自评.xlsx" for x in e.errors) and not e.truncated
+    zh = [x["message_zh"] for x in e.errors]
+    assert "应为整数" in zh[0] and "12人" in zh[0]
+    assert "校验位错误" in zh[1]
+    assert zh[2] == "合格人数 12 大于参评人数 10"
+    assert "D-DD-DD-DD" in zh[3]
+
+
+def test_errors_are_capped_and_say_so(tmp_path):
+    # 8 bad areas a row, and from row 3 on a repeated USCC: 8 + 21 * 9 + 3 = 200.
+    rows = [score_row(marks=["x"] * 8) for _ in range(30)]
+    e = bad(forms.read_score_sheet, score_file(tmp_path, *rows), DEFAULT_RUBRIC)
+    assert len(e.errors) == 200 and e.truncated
+    assert e.errors[0]["row"] == 2 and e.errors[-1]["row"] == 24
+    assert "(and 199+ more)" in str(e)
+
+
+def test_a_missing_column_is_reported_with_the_problems_before_it(tmp_path):
+    path = self_assessment_file(tmp_path, institutions=[[A, "五", 2, 3, 88]],
+                                sheets=["机构情况"])
+    e = bad(forms.read_self_assessment, path)
+    assert [x["rule"] for x in e.errors] == ["whole number", "sheets"]
+
+
+@pytest.mark.parametrize("kind,reader,values", [
+    ("findings", forms.read_findings, [{"条款": "四(九)9", "事实与证据": "x"},
+                                       {"条款": "四(一)2", "事实与证据": None}]),
+    ("rectification", forms.read_rectification, [{"整改情况": "已整改", "提交日期": "昨天"},
+                                                 {"整改情况": None, "提交日期": "2023-10-01"}]),
+])
+def test_each_form_reports_every_bad_row(tmp_path, kind, reader, values):
+    path = forms.write_template(kind, tmp_path / "t.xlsx", INSTITUTIONS)
+    fill(path, None, {2: values[0], 3: values[1]})
+    e = bad(reader, path)
+    assert [x["row"] for x in e.errors] == [2, 3]
+    assert all(x["message_zh"] != x["message"] for x in e.errors)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spoiled=st.sets(st.tuples(st.integers(2, 6), st.sampled_from([*AREAS, "评估日期"])),
+                       max_size=12))
+def test_exactly_the_planted_cells_are_reported(tmp_path, spoiled):
+    """Whatever cells are spoiled, in whichever rows: each is reported once, and
+    nothing else is."""
+    from tests.factories import make_uscc
+    rows = []
+    for number in range(2, 7):
+        row = score_row(code=make_uscc(number))
+        for column in {c for r, c in spoiled if r == number}:
+            row[(["统一社会信用代码", "机构名称", *AREAS, "评估人", "评估日期"]).index(column)] = "x"
+        rows.append(row)
+    path = score_file(tmp_path, *rows)
+    if not spoiled:
+        assert len(forms.read_score_sheet(path, DEFAULT_RUBRIC)) == 5
+        return
+    e = bad(forms.read_score_sheet, path, DEFAULT_RUBRIC)
+    assert sorted((x["row"], x["column"]) for x in e.errors) == sorted(spoiled)

@@ -1,0 +1,74 @@
+"""Blank forms to hand out: one pre-filled row per institution of a jurisdiction (a
+pre-filled row left untouched is skipped on import), every column with a header
+comment, an input prompt and a cell rule, codes as text, printed landscape to the page
+width with the header repeated (issue #15)."""
+
+from __future__ import annotations
+
+import openpyxl
+
+from shared import xlsx
+from services.evaluation.rubric import DEFAULT_RUBRIC
+from services.evaluation.forms import findings, rectification, score_sheet, self_assessment
+from services.evaluation.forms.common import (COL_NAME, COL_USCC, FINDINGS, KINDS,
+                                              RECTIFICATION, SCORE_SHEET, SELF_ASSESSMENT)
+
+_FORMS = {SELF_ASSESSMENT: self_assessment, SCORE_SHEET: score_sheet,
+          FINDINGS: findings, RECTIFICATION: rectification}
+
+
+def sheets(kind, rubric=DEFAULT_RUBRIC):
+    """The sheets of form `kind`, each with its columns."""
+    if kind not in _FORMS:
+        raise ValueError(f"unknown form kind {kind!r} (kinds: {', '.join(KINDS)})")
+    return _FORMS[kind].sheets(rubric)
+
+
+def write_template(kind, path, institutions, *, rubric=DEFAULT_RUBRIC):
+    """A blank form of `kind` at `path`, one pre-filled row per institution (dicts with
+    `uscc` and `name`). Returns `path`."""
+    form = sheets(kind, rubric)
+    prefill = [{COL_USCC: i["uscc"], COL_NAME: i.get("name")} for i in institutions]
+    wb = openpyxl.Workbook()
+    for sheet in form:
+        columns = sheet.columns
+        xlsx.write_sheet(
+            wb, sheet.title, [c.name for c in columns],
+            prefill if sheet.prefilled else [],
+            widths={c.name: c.width for c in columns},
+            comments={c.name: c.zh for c in columns},
+            prompts={c.name: c.zh for c in columns},
+            validations={c.name: c.validation() for c in columns if c.validation},
+            text_columns=[c.name for c in columns if c.text],
+            formulas={c.name: c.formula for c in columns if c.formula})
+    _describe(wb, kind, institutions, rubric)
+    xlsx.save_workbook(wb, path)
+    return path
+
+
+def _describe(wb, kind, institutions, rubric):
+    # Lets an operator (or support) tell which campaign form a returned file started as.
+    jurisdictions = sorted({str(i["jurisdiction"]) for i in institutions
+                            if i.get("jurisdiction")})
+    wb.properties.creator = "pinggu"
+    wb.properties.title = f"pinggu {kind} template"
+    wb.properties.subject = ("jurisdiction " + ", ".join(jurisdictions)) if jurisdictions \
+        else None
+    if kind == SCORE_SHEET:
+        wb.properties.keywords = f"rubric {rubric.version}"
+
+
+def _documentation():
+    docs = {}
+    for kind in KINDS:
+        form = sheets(kind)
+        docs[kind] = [
+            (c.name, (f"[{s.title}] " if len(form) > 1 else "")
+             + f"{c.en} / {c.zh.replace(chr(10), ' ')}")
+            for s in form for c in s.columns]
+    return docs
+
+
+# kind -> [(column, meaning in English / Chinese)], for the project's docs. The score
+# sheet is documented with the default rubric; a campaign's rubric may differ.
+COLUMNS = _documentation()
