@@ -721,6 +721,18 @@ def cmd_operator_revoke(args, cluster):
         "refuses their credential from now on"))
 
 
+def cmd_operator_password(args, cluster):
+    """The desk's password (docs/desk.md): hashed here with argon2, only the hash is sent."""
+    from argon2 import PasswordHasher
+    import getpass
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin \
+        else getpass.getpass(f"new desk password for {args.id}: ")
+    if len(password) < 10:
+        raise BadInput("a desk password has at least 10 characters")
+    entry = cluster.call("registry", "operator_password", args.id, PasswordHasher().hash(password))
+    _print(args, entry, lambda e: print(f"{e['id']}: desk password set; sign-in unlocked"))
+
+
 def cmd_operator_list(args, cluster):
     rows = cluster.call("registry", "operator_list", args.as_of)
 
@@ -870,6 +882,9 @@ def build_parser():
     p = add(directory, "revoke", cmd_operator_revoke, "revoke an operator, from the next call")
     p.add_argument("id")
     p.add_argument("--reason", required=True)
+    p = add(directory, "password", cmd_operator_password, "set an operator's desk password")
+    p.add_argument("id")
+    p.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     add(directory, "list", cmd_operator_list, "every operator, with who authorised them"
         ).add_argument("--as-of", help="as the directory stood at the end of this date")
 

@@ -15,7 +15,8 @@ uploaded through the management API of a remote broker):
   message cannot be dropped straight into another's inbox), and on `pinggu.events` the
   topic permission lets each write only its own routing keys (`registry.#` ...);
 - an HR system writes `external.#` on `pinggu.events` and nothing else;
-- the CLI uses RPC only: nameko's RPC exchange and its own reply queues.
+- the CLI uses RPC only: nameko's RPC exchange and its own reply queues; so does the desk
+  (`desk`, docs/desk.md), which has no database account: it keeps nothing.
 
 The database (PostgreSQL, as its administrator):
 - one login role per service, owning its schema (its read tables are its own);
@@ -68,11 +69,11 @@ def broker_permissions(config, role):
                  ".*"), (rf"^{role}\.", ".*"))
     if role.startswith("hr-"):
         return (("^$", rf"^{events}$", "^$"), (r"^external\.", "^$"))
-    return ((rf"^({rpc})$", rf"^({rpc})$", rf"^({rpc})$"), ("^$", "^$"))  # the CLI
+    return ((rf"^({rpc})$", rf"^({rpc})$", rf"^({rpc})$"), ("^$", "^$"))  # the CLI, the desk
 
 
 def broker_roles(config):
-    return (*SERVICES, *config.hr_systems, "cli")
+    return (*SERVICES, *config.hr_systems, "cli", "desk")
 
 
 def broker_definitions(config):
