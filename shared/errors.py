@@ -4,8 +4,13 @@
 class BadInput(Exception):
     """Input refused as a whole (exit 2); names the file, row and column where it can."""
 
-    def __init__(self, message, *, file=None, row=None, column=None, sheet=None):
+    def __init__(self, message, *, file=None, row=None, column=None, sheet=None,
+                 errors=None, truncated=False):
         self.message = message
+        # Every error of a file at once (issue 15): dicts with file, sheet, row, column,
+        # rule, message, message_zh; `truncated` when there were more than the cap.
+        self.errors = list(errors or [])
+        self.truncated = truncated
         self.file = file
         self.sheet = sheet
         self.row = row
@@ -26,7 +31,8 @@ class BadInput(Exception):
 
     def to_dict(self):
         return {"error": "bad_input", "message": self.message, "file": self.file,
-                "sheet": self.sheet, "row": self.row, "column": self.column}
+                "sheet": self.sheet, "row": self.row, "column": self.column,
+                "errors": self.errors, "truncated": self.truncated}
 
 
 class Refused(Exception):
@@ -39,3 +45,21 @@ class Refused(Exception):
 
     def to_dict(self):
         return {"error": "refused", "rule": self.rule, "message": self.message}
+
+
+def from_remote(remote_error):
+    """The BadInput or Refused a service raised, from nameko's RemoteError; None for
+    anything else (minimal: the message only, unless the service sent the error's dict)."""
+    args = getattr(remote_error, "exc_args", None) or ()
+    data = next((a for a in args if isinstance(a, dict)), None)
+    if remote_error.exc_type == "BadInput":
+        if data:
+            return BadInput(data.get("message") or remote_error.value,
+                            file=data.get("file"), sheet=data.get("sheet"),
+                            row=data.get("row"), column=data.get("column"),
+                            errors=data.get("errors"), truncated=bool(data.get("truncated")))
+        return BadInput(remote_error.value)
+    if remote_error.exc_type == "Refused":
+        rule, _, message = str(remote_error.value).removeprefix("refused by ").partition(": ")
+        return Refused(rule, message)
+    return None
