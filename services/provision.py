@@ -280,14 +280,17 @@ def remove_database_roles(config):
 
 # -- keys ------------------------------------------------------------------------------
 def generate_keys(directory, key_id):
-    """A new history key and notary key pair, each file written once, mode 0600 (the
-    public key 0644). Refuses to overwrite: rotation adds a key, it does not replace one."""
+    """A new history key, and notary and desk issuer key pairs, each file written once,
+    mode 0600 (the public keys 0644). Refuses to overwrite: rotation adds a key, it does
+    not replace one."""
     from shared import checkpoint
     os.makedirs(directory, exist_ok=True)
-    seed = checkpoint.generate_seed()
+    seed, desk = checkpoint.generate_seed(), checkpoint.generate_seed()
     files = {"history.key": f"{key_id} {os.urandom(32).hex()}\n",
              "notary.key": f"{key_id} {seed.hex()}\n",
-             "notary.pub": f"{key_id} {checkpoint.public_key_of(seed).hex()}\n"}
+             "notary.pub": f"{key_id} {checkpoint.public_key_of(seed).hex()}\n",
+             "desk.key": f"{key_id} {desk.hex()}\n",
+             "desk.pub": f"{key_id} {checkpoint.public_key_of(desk).hex()}\n"}
     for name, content in files.items():
         path = os.path.join(directory, name)
         mode = 0o644 if name.endswith(".pub") else 0o600

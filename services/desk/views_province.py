@@ -13,6 +13,8 @@ from services.desk.app import call
 
 blueprint = Blueprint("province", __name__)
 READERS = ("province", "center", "auditor")
+MILESTONES = {"self_assessment_due": "自查自评截止", "evaluation_due": "评估截止",
+              "publication_due": "结果公布截止"}
 NOTICE_KINDS = {"": "按顺序（首次为评估结果通告）", "rectification": "整改复评结果通告",
                 "correction": "更正通告"}
 
@@ -26,14 +28,16 @@ def _require(*roles):
 def progress():
     _require(*READERS)
     status = call("evaluation", "campaign_status")
-    outcomes = collections.Counter(e["outcome"] for e in call("notices", "decided"))
+    decided = call("notices", "decided")
+    outcomes = collections.Counter(e["outcome"] for e in decided)
     by_jurisdiction = collections.defaultdict(collections.Counter)
-    for entry in call("notices", "decided"):
+    for entry in decided:
         by_jurisdiction[entry["jurisdiction"]][entry["outcome"]] += 1
     return render_template("progress.html", status=status,
                            progress_chart=chart.progress_svg(status["jurisdictions"]),
                            outcomes_chart=chart.outcomes_svg(dict(outcomes)),
-                           outcomes=dict(outcomes), by_jurisdiction=by_jurisdiction)
+                           outcomes=dict(outcomes), by_jurisdiction=by_jurisdiction,
+                           milestones=MILESTONES)
 
 
 @blueprint.route("/publish", methods=["GET", "POST"])
