@@ -9,8 +9,6 @@ terminates TLS and sets X-Forwarded-Proto, so cookies are sent Secure (docs/desk
 import argparse
 import os
 import sys
-import time
-import urllib.request
 
 from shared import config as config_module, log
 
@@ -26,21 +24,11 @@ def settings(env=os.environ):
     }
 
 
-def wait(seconds, env=os.environ):
-    url = f"http://127.0.0.1:{settings(env)['port']}/health"
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    print(f"desk: up at http://{settings(env)['host']}:{settings(env)['port']}/")
-                    return 0
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            print(f"desk: not answering at {url}", file=sys.stderr)
-            return 1
-        time.sleep(0.5)
+def wait(seconds):
+    from shared.http import wait_until_up
+    options = settings()
+    host = "127.0.0.1" if options["host"] in ("0.0.0.0", "::") else options["host"]
+    return wait_until_up("desk", f"http://{host}:{options['port']}/health", seconds)
 
 
 def main(argv=None):
