@@ -108,6 +108,18 @@ def own_jurisdiction(requested=None):
     return requested or next(iter(CITIES))
 
 
+def keep_file(filename, body, most=20):
+    """A file the session may download once it is made (a marked workbook, an opinion's
+    xlsx): its token for /forms/marked/<token>.xlsx. The session keeps the latest few."""
+    import secrets
+    files = g.session["files"]
+    while len(files) >= most:
+        files.pop(next(iter(files)))
+    token = secrets.token_urlsafe(16)
+    files[token] = (filename, body)
+    return token
+
+
 def may_see(jurisdiction):
     return g.operator["role"] != "city" or g.operator["jurisdiction"] == jurisdiction
 

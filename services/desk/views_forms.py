@@ -9,14 +9,13 @@ once, in Chinese, and the same workbook with the bad cells marked, to fix in pla
 import base64
 import datetime
 import hashlib
-import secrets
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
 from shared import marks
 from shared.errors import BadInput
 from services.desk import status as status_module
-from services.desk.app import call, own_jurisdiction
+from services.desk.app import call, keep_file, own_jurisdiction
 from services.desk.views_cases import jurisdiction_rows
 
 blueprint = Blueprint("forms", __name__)
@@ -71,9 +70,8 @@ def upload():
                                  "message_zh": exc.message}]
         marked = None
         if any(e.get("row") for e in errors):
-            marked = secrets.token_urlsafe(16)
-            g.session["files"] = {marked: (f"标注-{file.filename}", marks.mark_workbook(
-                content, [e for e in errors if e.get("row")]))}
+            marked = keep_file(f"标注-{file.filename}", marks.mark_workbook(
+                content, [e for e in errors if e.get("row")]))
         return render_template("upload_errors.html", filename=file.filename, errors=errors,
                                truncated=exc.truncated, marked=marked,
                                label=UPLOADS[kind][1]), 422

@@ -2,14 +2,13 @@
 (the counts are `pinggu campaign status`'s), and publishing opinions and notices."""
 import base64
 import collections
-import secrets
 
 from flask import Blueprint, abort, g, render_template, request
 
 from shared.errors import BadInput
 from shared.language.jurisdictions import CITIES
 from services.desk import chart
-from services.desk.app import call
+from services.desk.app import call, keep_file
 
 blueprint = Blueprint("province", __name__)
 READERS = ("province", "center", "auditor")
@@ -50,11 +49,8 @@ def publish():
             if jurisdiction and jurisdiction not in CITIES:
                 raise BadInput(f"没有这个辖区：{jurisdiction}")
             opinions = call("notices", "publish_opinions", jurisdiction, None)
-            files = {}
-            for j, opinion in opinions.items():
-                token = secrets.token_urlsafe(16)
-                g.session["files"][token] = (f"{j}-意见.xlsx", base64.b64decode(opinion["xlsx"]))
-                files[j] = token
+            files = {j: keep_file(f"{j}-评估意见-附件3.xlsx", base64.b64decode(opinion["xlsx"]))
+                     for j, opinion in opinions.items()}
             done = {"what": "opinions", "files": files}
         elif request.form.get("what") == "notice":
             kind = request.form.get("kind") or None

@@ -7,7 +7,6 @@ $PINGGU_TEST_OUTPUT/desk/), not committed, for a reviewer to look at.
 import datetime
 import hashlib
 import os
-import shutil
 import time
 import urllib.error
 import urllib.request
