@@ -3,11 +3,15 @@ it shows. One bar per jurisdiction (in scope, with the self-assessed and scored 
 and one bar of outcomes."""
 from xml.sax.saxutils import escape
 
+from shared.language import outcomes as o
 from shared.language.jurisdictions import CITIES
 
 COLORS = {"in_scope": "#d9d9d9", "self_assessed": "#8fb8de", "scored": "#2f6fad"}
-OUTCOME_COLORS = ("#2e7d32", "#f9a825", "#c62828", "#6a1b9a", "#00838f", "#5d4037",
-                  "#455a64")
+# Green for the outcomes that let an institution go on, amber for rectification, red for
+# termination (四(三)); grey for a label this chart does not know.
+OUTCOME_COLORS = {o.NORMAL: "#2e7d32", o.RENEWAL_AGREED: "#43a047", o.RESUMED: "#66bb6a",
+                  o.RENEWED: "#81c784", o.SUSPENDED: "#f9a825", o.RENEWAL_WITHHELD: "#fb8c00",
+                  o.TERMINATED: "#c62828"}
 
 
 def progress_svg(jurisdictions, width=640):
@@ -40,16 +44,17 @@ def outcomes_svg(counts, width=640):
     """`counts`: {outcome label: number of cases}, as one stacked bar with a legend."""
     total = sum(counts.values())
     height = 70
-    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    order = list(OUTCOME_COLORS)
+    items = sorted(counts.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
+                                                   else len(order), kv[0]))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
              f'role="img" aria-label="评估结论分布" class="chart">',
-             _legend([(f"{k} {v}", OUTCOME_COLORS[n % len(OUTCOME_COLORS)])
-                      for n, (k, v) in enumerate(items)])]
+             _legend([(f"{k} {v}", OUTCOME_COLORS.get(k, "#78909c")) for k, v in items])]
     x = 0.0
-    for n, (outcome, count) in enumerate(items):
+    for outcome, count in items:
         w = (width - 2) * count / total if total else 0
         parts.append(f'<rect x="{x:.1f}" y="30" height="30" width="{w:.1f}" '
-                     f'fill="{OUTCOME_COLORS[n % len(OUTCOME_COLORS)]}">'
+                     f'fill="{OUTCOME_COLORS.get(outcome, "#78909c")}">'
                      f'<title>{escape(outcome)}: {count}</title></rect>')
         x += w
     parts.append("</svg>")

@@ -28,6 +28,8 @@ DOWNLOADS = {
     "rectification": ("rectification", True, "整改情况表（仅整改中的机构）"),
     "re-score": ("score-sheet", True, "整改复评评分表（仅整改中的机构）"),
 }
+RESULT_NAMES = {"self_assessed": "新记录自评", "scored": "新记录评分", "findings": "新记录问题",
+                "rectifications": "新记录整改", "unchanged": "与已记录相同"}
 UPLOADS = {"self-assessment": ("submit_self_assessment", "自查自评表"),
            "score-sheet": ("submit_score_sheet", "评分表（含复评）"),
            "findings": ("submit_findings", "问题认定表"),
@@ -81,6 +83,7 @@ def upload():
                "rows": _rows(result)}
     jurisdiction = own_jurisdiction(request.form.get("jurisdiction"))
     return render_template("receipt.html", receipt=receipt, label=UPLOADS[kind][1],
+                           result_names=RESULT_NAMES,
                            cases=jurisdiction_rows(jurisdiction), jurisdiction=jurisdiction)
 
 
