@@ -13,7 +13,7 @@ waitress answers from a fixed pool of threads.
 import queue
 import uuid
 
-from nameko.exceptions import RemoteError
+from nameko.exceptions import RemoteError, RpcTimeout
 
 from shared import tokens
 from shared.errors import from_remote
@@ -40,19 +40,29 @@ class Services:
                            jti=command_id or str(uuid.uuid4()))
 
     def call(self, operator, service, method, *args, command_id=None, **kwargs):
-        """The result, or the BadInput/Refused the service raised; other errors as they are."""
+        """The result, or the BadInput/Refused the service raised; other errors as they are.
+
+        A pooled connection the broker has since closed fails at once: the call is made
+        again, once, on a new one, with the same token. That is safe for a command too: the
+        same token is the same command id, which the service's journal runs once."""
         token = self.token(operator, service, method, args, kwargs, command_id)
-        proxy = self._take()
-        try:
-            result = getattr(getattr(proxy[1], service), method)(token, *args, **kwargs)
-        except RemoteError as exc:
+        for attempt in (1, 2):
+            proxy = self._take()
+            try:
+                result = getattr(getattr(proxy[1], service), method)(token, *args, **kwargs)
+            except RemoteError as exc:
+                self._idle.put(proxy)
+                raise from_remote(exc) or exc
+            except RpcTimeout:
+                _discard(proxy)
+                raise
+            except Exception:
+                _discard(proxy)  # a broken connection is not handed to the next request
+                if attempt == 2:
+                    raise
+                continue
             self._idle.put(proxy)
-            raise from_remote(exc) or exc
-        except BaseException:
-            proxy[0].stop()  # a broken connection is not handed to the next request
-            raise
-        self._idle.put(proxy)
-        return result
+            return result
 
     def _take(self):
         try:
@@ -65,6 +75,13 @@ class Services:
     def close(self):
         while True:
             try:
-                self._idle.get_nowait()[0].stop()
+                _discard(self._idle.get_nowait())
             except queue.Empty:
                 return
+
+
+def _discard(proxy):
+    try:
+        proxy[0].stop()
+    except Exception:  # already broken: there is nothing left to close cleanly
+        pass

@@ -222,6 +222,16 @@ def test_the_corrected_file_gives_a_receipt_and_the_verdicts_show_on_the_case_li
     wait_for(lambda: listed() == expected, timeout=30, what="the verdicts on the case list")
     screenshots(browser, "cases-decided")
 
+    # The rectification and re-score forms list only the cases under rectification.
+    rectifying = sorted(u for u, outcome in expected.items() if outcome == "暂停评价活动")
+    assert rectifying
+    open_page(browser, desk, "/forms")
+    for name in ("rectification", "re-score"):
+        path = download(browser, f"download-{name}", f"140100-{name}.xlsx")
+        listed_usccs = [r[0] for r in openpyxl.load_workbook(path).worksheets[0].iter_rows(
+            min_row=2, values_only=True) if r[0]]
+        assert sorted(listed_usccs) == rectifying, name
+
     open_page(browser, desk, f"/cases?q={desk.rows[2].uscc[-6:]}")
     assert [r.get_attribute("data-uscc") for r in browser.find_elements(
         By.CSS_SELECTOR, "#cases tbody tr")] == [desk.rows[2].uscc]

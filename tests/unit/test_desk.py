@@ -285,3 +285,53 @@ def test_another_citys_pages_are_404_and_the_service_is_asked_as_the_clerk(web):
     assert client.get("/cases/A1").status_code == 200
     assert {c[0] for c in stub.calls if c[2] != "operator_sign_in"} == {"city-140100"}
     assert [c[0] for c in stub.calls if c[2] == "operator_sign_in"] == [None]
+
+
+# -- the desk's RPC client ---------------------------------------------------------------
+class FakeProxy:
+    def __init__(self, answer):
+        self.answer, self.tokens, self.stopped = answer, [], False
+
+    def stop(self):
+        self.stopped = True
+
+    def __getattr__(self, name):  # proxy.<service>.<method>(token, ...)
+        return self
+
+    def __call__(self, token, *args, **kwargs):
+        self.tokens.append(token)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def client_with(*answers):
+    from services.desk.rpc import Services
+    services = Services(config_module.load({}))
+    fakes = [FakeProxy(a) for a in answers]
+    pending = list(fakes)
+    services._take = lambda: (pending[0], pending.pop(0))
+    return services, fakes
+
+
+def test_a_dropped_connection_is_retried_once_with_the_same_token():
+    services, (broken, fresh) = client_with(ConnectionResetError("gone"), {"ok": 1})
+    assert services.call(ENTRY, "evaluation", "campaign") == {"ok": 1}
+    assert broken.stopped and broken.tokens == fresh.tokens
+    claims = __import__("jwt").decode(fresh.tokens[0], options={"verify_signature": False})
+    assert (claims["iss"], claims["sub"], claims["jurisdiction"]) == (
+        tokens.DESK_ISSUER, "city-140100", "140100")
+    services, _ = client_with(ConnectionResetError("gone"), ConnectionResetError("again"))
+    with pytest.raises(ConnectionResetError):
+        services.call(ENTRY, "evaluation", "campaign")
+
+
+def test_a_services_refusal_comes_back_as_itself():
+    from nameko.exceptions import RemoteError
+    services, _ = client_with(RemoteError("Refused", "refused by 属地管理: not yours"))
+    with pytest.raises(Refused) as refused:
+        services.call(ENTRY, "evaluation", "campaign")
+    assert refused.value.rule == "属地管理"
+    services, _ = client_with(RemoteError("BadInput", "row 3: bad"))
+    with pytest.raises(BadInput, match="row 3: bad"):
+        services.call(None, "registry", "operator_sign_in", "x", "y")
