@@ -80,6 +80,8 @@ def browser(tmp_path_factory):
         "safebrowsing.enabled": False})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.downloads = downloads
+    # A page that follows a form post (an upload the services check) may take a moment.
+    driver.implicitly_wait(20)
     try:
         yield driver
     finally:
