@@ -309,5 +309,14 @@ def test_the_provinces_progress_page_shows_the_counts_of_campaign_status(desk, b
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     open_page(browser, desk, "/publish")
     screenshots(browser, "publish")
+    browser.find_element(By.CSS_SELECTOR, "#opinions-jurisdiction option[value='140100']").click()
+    browser.find_element(By.ID, "publish-opinions").click()
+    assert "太原市" in text(browser, "published")
+    opinion = download(browser, "opinion-140100", "140100-评估意见-附件3.xlsx")
+    assert openpyxl.load_workbook(opinion).worksheets
+    # The notice needs every case decided: 140200's is not, and the page says which.
+    open_page(browser, desk, "/publish")
+    browser.find_element(By.ID, "publish-notice").click()
+    assert "not yet decided" in browser.find_element(By.CLASS_NAME, "error").text
     sign_in(browser, desk, "city-140100", PASSWORD)
     assert status_of(browser, desk, "/progress") == 404
