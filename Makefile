@@ -5,6 +5,9 @@ PINGGU := $(VENV)/bin/pinggu
 SUPERVISORD := $(VENV)/bin/supervisord -c etc/supervisord.conf
 SUPERVISORCTL := $(VENV)/bin/supervisorctl -c etc/supervisord.conf
 
+# The demo clerk's desk password (a demo's only: `pinggu operator password` sets real ones).
+DEMO_PASSWORD := taiyuan-demo-2023
+
 .PHONY: venv up down status demo test bench chaos chaos-ci clean
 
 venv: $(VENV)/.installed
@@ -15,7 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-# Start the four services and the portal in the background; return once every one answers.
+# Start the four services, the portal and the desk in the background; return once every one
+# answers.
 # The broker's users and the database's roles are provisioned first (idempotent;
 # docs/security.md).
 up: venv
@@ -24,6 +28,7 @@ up: venv
 		echo "services already running"; else $(PY) -m services.provision && $(SUPERVISORD); fi
 	@$(PINGGU) health --wait 60
 	@$(PY) -m services.portal_server --wait 60
+	@$(PY) -m services.desk.server --wait 60
 
 down:
 	@if [ -S var/supervisor.sock ] && $(SUPERVISORCTL) status >/dev/null 2>&1; then \
@@ -41,6 +46,9 @@ demo: venv
 	$(PY) -m services.reset --yes
 	@PINGGU_SIMULATED_CLOCK=1 $(MAKE) --no-print-directory up
 	PINGGU_SIMULATED_CLOCK=1 $(PY) -m services.demo
+	@echo "$(DEMO_PASSWORD)" | $(PINGGU) --operator province operator password city-140100 \
+		--password-stdin >/dev/null
+	@echo "desk: http://127.0.0.1:$${PINGGU_DESK_PORT:-8024}/ — sign in as city-140100 (太原市), password $(DEMO_PASSWORD)"
 
 test: venv
 	$(PY) -m pytest -q

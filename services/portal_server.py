@@ -120,24 +120,10 @@ def _raise_file_limit(wanted):
 
 def wait(seconds):
     """`--wait SECONDS`: exit 0 once the portal answers /health, 1 if it does not."""
-    import time
-    import urllib.request
+    from shared.http import wait_until_up
     options = settings()
     host = "127.0.0.1" if options["host"] in ("0.0.0.0", "::") else options["host"]
-    url = f"http://{host}:{options['port']}/health"
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    print(f"portal: ok ({url})")
-                    return 0
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            print(f"portal: no answer from {url}", file=sys.stderr)
-            return 1
-        time.sleep(0.5)
+    return wait_until_up("portal", f"http://{host}:{options['port']}/health", seconds)
 
 
 def main(argv=None):

@@ -15,7 +15,8 @@ uploaded through the management API of a remote broker):
   message cannot be dropped straight into another's inbox), and on `pinggu.events` the
   topic permission lets each write only its own routing keys (`registry.#` ...);
 - an HR system writes `external.#` on `pinggu.events` and nothing else;
-- the CLI uses RPC only: nameko's RPC exchange and its own reply queues.
+- the CLI uses RPC only: nameko's RPC exchange and its own reply queues; so does the desk
+  (`desk`, docs/desk.md), which has no database account: it keeps nothing.
 
 The database (PostgreSQL, as its administrator):
 - one login role per service, owning its schema (its read tables are its own);
@@ -68,11 +69,11 @@ def broker_permissions(config, role):
                  ".*"), (rf"^{role}\.", ".*"))
     if role.startswith("hr-"):
         return (("^$", rf"^{events}$", "^$"), (r"^external\.", "^$"))
-    return ((rf"^({rpc})$", rf"^({rpc})$", rf"^({rpc})$"), ("^$", "^$"))  # the CLI
+    return ((rf"^({rpc})$", rf"^({rpc})$", rf"^({rpc})$"), ("^$", "^$"))  # the CLI, the desk
 
 
 def broker_roles(config):
-    return (*SERVICES, *config.hr_systems, "cli")
+    return (*SERVICES, *config.hr_systems, "cli", "desk")
 
 
 def broker_definitions(config):
@@ -279,14 +280,17 @@ def remove_database_roles(config):
 
 # -- keys ------------------------------------------------------------------------------
 def generate_keys(directory, key_id):
-    """A new history key and notary key pair, each file written once, mode 0600 (the
-    public key 0644). Refuses to overwrite: rotation adds a key, it does not replace one."""
+    """A new history key, and notary and desk issuer key pairs, each file written once,
+    mode 0600 (the public keys 0644). Refuses to overwrite: rotation adds a key, it does
+    not replace one."""
     from shared import checkpoint
     os.makedirs(directory, exist_ok=True)
-    seed = checkpoint.generate_seed()
+    seed, desk = checkpoint.generate_seed(), checkpoint.generate_seed()
     files = {"history.key": f"{key_id} {os.urandom(32).hex()}\n",
              "notary.key": f"{key_id} {seed.hex()}\n",
-             "notary.pub": f"{key_id} {checkpoint.public_key_of(seed).hex()}\n"}
+             "notary.pub": f"{key_id} {checkpoint.public_key_of(seed).hex()}\n",
+             "desk.key": f"{key_id} {desk.hex()}\n",
+             "desk.pub": f"{key_id} {checkpoint.public_key_of(desk).hex()}\n"}
     for name, content in files.items():
         path = os.path.join(directory, name)
         mode = 0o644 if name.endswith(".pub") else 0o600

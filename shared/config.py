@@ -22,6 +22,7 @@ DEVELOPMENT, PRODUCTION = "development", "production"
 # refuses them (check_production).
 DEV_HISTORY_KEY = hashlib.sha256(b"pinggu-development-history-key").digest()
 DEV_NOTARY_SEED = hashlib.sha256(b"pinggu-development-notary-key").digest()
+DEV_DESK_SEED = hashlib.sha256(b"pinggu-development-desk-key").digest()
 DEV_KEY_ID = "dev"
 
 
@@ -62,6 +63,10 @@ class Config:
     provision_dev_operators: bool = False
     jwks: str | None = None
     jwks_issuer: str | None = None
+    # The desk's issuer key (docs/desk.md): its private seed (the desk only) and the
+    # public keys every service trusts for tokens the desk mints after a sign-in.
+    desk_seed: bytes | None = field(default=None, repr=False)
+    desk_public_keys: tuple = ()
 
     @property
     def production(self):
@@ -187,6 +192,9 @@ class Config:
             problems.append("no notary key (set PINGGU_NOTARY_KEY_FILE)")
         if self.notary_seed == DEV_NOTARY_SEED:
             problems.append("the notary key is the development key")
+        if self.desk_seed == DEV_DESK_SEED or _dev_desk_public() in self.desk_public_keys:
+            problems.append("the desk's issuer key is the development key "
+                            "(set PINGGU_DESK_KEY_FILE / PINGGU_DESK_PUBLIC_KEY_FILE)")
         if self.allow_simulated_clock:
             problems.append("the simulated clock is on (PINGGU_SIMULATED_CLOCK)")
         user = urlsplit(self.amqp_uri_base).username
@@ -293,6 +301,28 @@ def _notary(environ, production):
     return seed, tuple(public)
 
 
+def _dev_desk_public():
+    from shared import checkpoint
+    return checkpoint.public_key_of(DEV_DESK_SEED)
+
+
+def _desk(environ, production):
+    """The desk's issuer key, as the notary's: a seed file for the desk, public key lines
+    for the services (in development the desk's own, derived from a public string)."""
+    from shared import checkpoint
+    seed = None
+    if environ.get("PINGGU_DESK_KEY_FILE"):
+        seed = read_key_lines(environ["PINGGU_DESK_KEY_FILE"])[0][1]
+    public = []
+    if environ.get("PINGGU_DESK_PUBLIC_KEY_FILE"):
+        public = [key for _, key in read_key_lines(environ["PINGGU_DESK_PUBLIC_KEY_FILE"])]
+    elif not production:
+        seed = seed or DEV_DESK_SEED
+    if seed is not None and checkpoint.public_key_of(seed) not in public:
+        public.insert(0, checkpoint.public_key_of(seed))
+    return seed, tuple(public)
+
+
 def load(environ=None):
     environ = os.environ if environ is None else environ
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -305,6 +335,7 @@ def load(environ=None):
         raise ConfigError(f"PINGGU_HR_SYSTEMS: every name must start with 'hr-': {hr_systems}")
     history_keys, history_key_id = _history_keys(environ)
     notary_seed, notary_public = _notary(environ, mode == PRODUCTION)
+    desk_seed, desk_public = _desk(environ, mode == PRODUCTION)
     return Config(
         amqp_uri_base=environ.get("PINGGU_AMQP_URI", "amqp://127.0.0.1:5672/"),
         pg_host=environ.get("PINGGU_PG_HOST", "127.0.0.1"),
@@ -342,4 +373,6 @@ def load(environ=None):
                                       mode != PRODUCTION),
         jwks=environ.get("PINGGU_JWKS") or None,
         jwks_issuer=environ.get("PINGGU_JWKS_ISSUER") or None,
+        desk_seed=desk_seed,
+        desk_public_keys=desk_public,
     )

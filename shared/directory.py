@@ -134,6 +134,9 @@ class KeyTable:
             cur.execute(f"SELECT entry FROM {self.table} WHERE entry->'keys' ? %s", (kid,))
             row = cur.fetchone()
         if row is None:
+            desk = tokens.desk_keys(self.config.desk_public_keys).get(kid)
+            if desk is not None:
+                return tokens.Key(kid, desk, operator=None, issuer=tokens.DESK_ISSUER)
             return self._jwks_key(kid)
         entry = row["entry"]
         held = entry["keys"][kid]
@@ -148,6 +151,14 @@ class KeyTable:
                                                       entry.get("jurisdiction"),
                                                       entry.get("name", "")),
                           revoked=revoked)
+
+    def operator(self, operator_id):
+        """The directory's entry of one operator, or None."""
+        with self._transaction(commit=False) as cur:
+            cur.execute(f"SELECT entry FROM {self.table} WHERE operator_id = %s",
+                        (operator_id,))
+            row = cur.fetchone()
+        return row and row["entry"]
 
     # -- the department's identity provider ----------------------------------------------
     def _jwks_key(self, kid):
@@ -178,9 +189,13 @@ def load_jwks(source):
     return {k.key_id: k.key for k in jwt.PyJWKSet.from_dict(data).keys if k.key_id}
 
 
-def operator_of(claims, key):
+def operator_of(claims, key, entry_of=None):
     """The operator a verified token acts as: the directory's entry for a directory key,
-    whose role and jurisdiction a token cannot widen; the provider's claims otherwise."""
+    whose role and jurisdiction a token cannot widen; for the desk's key, the directory's
+    entry of the signed-in operator it names (`entry_of(id)`); the provider's claims
+    otherwise."""
+    if key.issuer == tokens.DESK_ISSUER:
+        return _desk_operator(claims, entry_of)
     if key.operator is not None:
         op = key.operator
         if claims.get("role") not in (None, op.role) or \
@@ -194,3 +209,20 @@ def operator_of(claims, key):
     except Exception as exc:
         raise Refused("identity", f"identity provider's token for {claims['sub']}: {exc}")
     return operators.Operator(claims["sub"], role, jurisdiction, claims.get("name", ""))
+
+
+def _desk_operator(claims, entry_of):
+    """The desk vouches only that the person signed in as `sub` (docs/desk.md); who they
+    are, and whether they still may act, is the directory's."""
+    entry = entry_of(claims["sub"]) if entry_of else None
+    if entry is None:
+        raise Refused("identity", f"desk token for {claims['sub']}: not in the directory")
+    if entry.get("revoked"):
+        raise Refused("identity", f"desk token for {entry['id']}: operator revoked on "
+                                  f"{entry['revoked']['at'][:10]}")
+    if (claims.get("role"), claims.get("jurisdiction")) != (entry["role"],
+                                                            entry.get("jurisdiction")):
+        raise Refused("identity", f"desk token for {entry['id']} claims role "
+                                  f"{claims.get('role')} for {claims.get('jurisdiction')}")
+    return operators.Operator(entry["id"], entry["role"], entry.get("jurisdiction"),
+                              entry.get("name", ""))

@@ -70,14 +70,25 @@ class _Acting:
         is bound to the other call, whose arguments that service has checked."""
         return self._verify(identity, (service, method, None))[0]
 
-    def _verify(self, identity, bound=None):
+    def verify_desk(self, identity):
+        """A call made by the desk itself (checking a password at sign-in), not for an
+        operator: a token of the desk's key whose subject is the desk."""
+        return self._verify(identity, desk_itself=True)
+
+    def _verify(self, identity, bound=None, desk_itself=False):
         audience, method, digest = bound or (self.provider.container.service_name,
                                              *self._call())
         keys = self.provider.keys
         try:
             claims, key = tokens.verify(identity, audience=audience,
                                         method=method, args_digest=digest, key_for=keys.key)
-            return directory.operator_of(claims, key), claims, method, digest
+            is_desk = key.issuer == tokens.DESK_ISSUER and claims["sub"] == tokens.DESK_SUBJECT
+            if desk_itself or is_desk:
+                if not (desk_itself and is_desk):
+                    raise Refused("identity", "only the desk's own token may make this call"
+                                  if desk_itself else "the desk acts only for an operator")
+                return None, claims, method, digest
+            return directory.operator_of(claims, key, keys.operator), claims, method, digest
         except Refused as exc:
             log.get("acting").warning(
                 "command.refused", rule=exc.rule, reason=exc.message, method=method,

@@ -21,6 +21,10 @@ from shared.errors import Refused
 
 ALGORITHM = "EdDSA"
 ISSUER = "pinggu-operator"  # tokens minted by an operator's own credential
+# Tokens the desk mints for an operator signed in with their password (docs/desk.md); a
+# service takes their role and jurisdiction from the directory, never from the token.
+DESK_ISSUER = "pinggu-desk"
+DESK_SUBJECT = "desk"       # the desk itself, asking the registry to check a password
 LIFETIME = 300              # seconds a minted token is valid
 MAX_LIFETIME = 900          # longer-lived tokens are refused, whoever issued them
 LEEWAY = 30                 # clock skew tolerated between the CLI's machine and a service
@@ -48,6 +52,19 @@ def public_bytes(key):
         key = key.public_key()
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def desk_private_key(seed):
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def desk_keys(raw_public_keys):
+    """{kid: public key} of the desk's issuer keys (raw 32-byte Ed25519 public keys)."""
+    found = {}
+    for raw in raw_public_keys:
+        text = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        found[key_id(text)] = public_key(text)
+    return found
 
 
 def public_key(text):

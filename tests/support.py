@@ -144,12 +144,14 @@ class Cluster:
         self.name = name or f"{PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.vhost = self.name
         self.http_port = http_port or free_port()
+        self.desk_port = free_port()
         self.env = dict(
             os.environ,
             PINGGU_AMQP_URI=f"amqp://127.0.0.1:5672/{self.vhost}",
             PINGGU_ACCOUNT_PREFIX=ACCOUNT_PREFIX,
             PINGGU_PG_DBNAME=self.name,
             PINGGU_HTTP_PORT=str(self.http_port),
+            PINGGU_DESK_PORT=str(self.desk_port),
             PINGGU_LOG_JSON="1",
             PINGGU_SIMULATED_CLOCK="1",
             # The cluster provisions the dev operators' credentials here for the test run
@@ -251,6 +253,24 @@ class Cluster:
             stdout=log, stderr=subprocess.STDOUT)
         wait_for(self._portal_up, timeout=60, what="the portal")
 
+    def start_desk(self):
+        """The operators' desk's own process (services/desk/server.py), on desk_port."""
+        log = open(os.path.join(self.logdir, "desk.log"), "ab")
+        self.processes["desk"] = _launcher.popen(
+            [sys.executable, "-m", "services.desk.server"], cwd=ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self._up(f"http://127.0.0.1:{self.desk_port}/health"), timeout=60,
+                 what="the desk")
+        return f"http://127.0.0.1:{self.desk_port}"
+
+    def _up(self, url):
+        import urllib.request
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
     def _portal_up(self):
         import urllib.request
         try:
@@ -300,13 +320,14 @@ class Cluster:
             self.kill(key, signal.SIGTERM)
 
     # -- use -------------------------------------------------------------------------
-    def cli(self, *args, operator=None, check=False, timeout=120):
+    def cli(self, *args, operator=None, check=False, timeout=120, input=None):
         env = dict(self.env)
         env.setdefault("PINGGU_LANG", "en")  # the tests read the English messages
         if operator:
             env["PINGGU_OPERATOR"] = operator
         result = subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=ROOT,
-                                env=env, capture_output=True, text=True, timeout=timeout)
+                                env=env, capture_output=True, text=True, timeout=timeout,
+                                input=input)
         if check and result.returncode != 0:
             raise AssertionError(f"pinggu {' '.join(args)} exited {result.returncode}: "
                                  f"{result.stderr}")

@@ -6,6 +6,7 @@ Each entry is a pair (zh, en) of format strings taking the same named fields."""
 LANGUAGES = ("zh", "en")
 
 MESSAGES = {
+    "password_short": ("桌面登录密码至少 10 个字符", "a desk password has at least 10 characters"),
     # errors: how they are introduced
     "error": ("错误", "error"),
     "refused": ("拒绝执行（{rule}）：{message}", "refused by {rule}: {message}"),

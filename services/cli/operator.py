@@ -68,6 +68,20 @@ def cmd_operator_revoke(args, cluster):
         "refuses their credential from now on"))
 
 
+def cmd_operator_password(args, cluster):
+    """The desk's password (docs/desk.md): hashed here with argon2, only the hash is sent."""
+    import getpass
+    import sys
+    from argon2 import PasswordHasher
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin \
+        else getpass.getpass(f"new desk password for {args.id}: ")
+    if len(password) < 10:
+        raise bad_input("password_short")
+    entry = cluster.call("registry", "operator_password", args.id,
+                         PasswordHasher().hash(password))
+    emit(args, entry, lambda e: print(f"{e['id']}: desk password set; sign-in unlocked"))
+
+
 def cmd_operator_list(args, cluster):
     def human(rs):
         for r in rs:
@@ -96,6 +110,9 @@ def register(commands):
                           "revoke an operator, from the next call")
     p.add_argument("id")
     p.add_argument("--reason", required=True)
+    p = directory.command("password", cmd_operator_password, "set an operator's desk password")
+    p.add_argument("id")
+    p.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     directory.command("list", cmd_operator_list, "every operator, with who authorised them"
                       ).add_argument("--as-of", metavar="YYYY-MM-DD",
                                      help="as the directory stood at the end of this date")

@@ -327,6 +327,15 @@ class Decisions(ServiceApplication):
                         "jurisdiction = %s ORDER BY uscc", (RECTIFYING, jurisdiction))
             return [row["uscc"] for row in cur.fetchall()]
 
+    def cases(self, jurisdiction):
+        """Where each case of the jurisdiction stands (the desk's case list)."""
+        self.projections["cases"].catch_up()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SELECT uscc, phase, class, outcome, deadline::text AS deadline"
+                        " FROM decisions.cases_current WHERE jurisdiction = %s ORDER BY uscc",
+                        (jurisdiction,))
+            return [dict(r) for r in cur.fetchall()]
+
     def rectification_windows(self, usccs):
         """Per case under rectification, the period a rectification must fall in: from the
         decision that opened it to its deadline (evaluation checks 提交日期 against it)."""

@@ -3,7 +3,7 @@ import datetime
 
 from nameko.rpc import rpc
 
-from shared.errors import BadInput
+from shared.errors import BadInput, Refused
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.decisions.application import Cases, Decisions
@@ -34,6 +34,13 @@ class DecisionsService(AuditEntrypoints):
     def explain(self, identity, uscc):
         self.acting.verify(identity)
         return self.store.explain(uscc)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def cases(self, identity, jurisdiction):
+        operator = self.acting.verify(identity)
+        if operator.role == "city" and operator.jurisdiction != jurisdiction:  # 属地管理
+            raise Refused("属地管理", f"operator {operator.id} may not read {jurisdiction}")
+        return self.store.cases(jurisdiction)
 
     @rpc(expected_exceptions=EXPECTED)
     def rectification_windows(self, identity, usccs):

@@ -224,6 +224,24 @@ class Evaluation(ServiceApplication):
                         "AND cohort = ANY(%s) ORDER BY uscc", (jurisdiction, campaign.cohorts))
             return [row["uscc"] for row in cur.fetchall()]
 
+    def case_files(self, jurisdiction):
+        """Per case of the jurisdiction, what has been handed in (the desk's case list)."""
+        self.projections["casefiles"].catch_up()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute("SELECT uscc, cohort, self_assessed, scored, flagged, findings, excused"
+                        " FROM evaluation.casefiles_status WHERE jurisdiction = %s"
+                        " ORDER BY uscc", (jurisdiction,))
+            return [dict(r) for r in cur.fetchall()]
+
+    def template_institutions(self, jurisdiction, usccs=None):
+        """The institutions a form of the jurisdiction is pre-filled with: all in scope, or
+        those of `usccs` among them."""
+        chosen = self.institutions_in_scope(jurisdiction)
+        if usccs is not None:
+            chosen = [u for u in chosen if u in set(usccs)]
+        return [{"uscc": u, "name": self.get_or_none(case_id(u)).filing.get("name"),
+                 "jurisdiction": jurisdiction} for u in chosen]
+
     def status(self, today):
         campaign = self.require_campaign()
         self.projections["casefiles"].catch_up()

@@ -2,6 +2,7 @@
 from nameko.rpc import RpcProxy, rpc
 
 from shared import db, faults, upload, xlsx
+from shared.errors import BadInput, Refused
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.evaluation import campaign as campaign_module, forms, rectification
@@ -42,6 +43,34 @@ class EvaluationService(AuditEntrypoints):
     def campaign_status(self, identity):
         self.acting.verify(identity)
         return self.store.status(self.acting.clock.today())
+
+    @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
+    def case_files(self, identity, jurisdiction):
+        operator = self.acting.verify(identity)
+        _require_reader_of(operator, jurisdiction)
+        return self.store.case_files(jurisdiction)
+
+    @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
+    def template(self, identity, kind, jurisdiction=None, usccs=None):
+        """A form of `kind` pre-filled for a jurisdiction (the caller's own, 属地管理), with
+        all its institutions in scope or only `usccs` of them; the xlsx, base64."""
+        import base64
+        import tempfile
+        operator = self.acting.verify(identity)
+        jurisdiction = jurisdiction or operator.jurisdiction
+        _require_reader_of(operator, jurisdiction)
+        if kind not in forms.KINDS:
+            raise BadInput(f"unknown form {kind!r}; one of {', '.join(forms.KINDS)}")
+        rubric = Rubric.from_dict(self.store.require_campaign().rubric)
+        institutions = self.store.template_institutions(jurisdiction, usccs)
+        with tempfile.TemporaryDirectory(prefix="pinggu-template-") as tmp:
+            path = forms.write_template(kind, f"{tmp}/{kind}.xlsx", institutions,
+                                        rubric=rubric)
+            with open(path, "rb") as f:
+                return {"content": base64.b64encode(f.read()).decode(),
+                        "institutions": len(institutions)}
 
     def _campaign(self):
         campaign = self.store.current_campaign()
@@ -108,3 +137,12 @@ class EvaluationService(AuditEntrypoints):
     @rpc
     def health(self):
         return {"service": self.name, "ok": True}
+
+
+def _require_reader_of(operator, jurisdiction):
+    """属地管理: a city bureau reads its own jurisdiction only; the province's offices and
+    the auditor read any."""
+    if operator.role == "city" and operator.jurisdiction != jurisdiction:
+        raise Refused("属地管理", f"operator {operator.id} ({operator.role}, "
+                                  f"{operator.jurisdiction}) may not read jurisdiction "
+                                  f"{jurisdiction}")

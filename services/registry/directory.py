@@ -6,6 +6,12 @@ machine), may have the key rotated (the old one stops working at once) and may b
 (for good; a returning person gets a new operator id). Every event carries the operator's
 whole entry, which every service projects into its own key table (shared.directory).
 
+An operator may also have a password for the desk (docs/desk.md): the directory keeps only
+its argon2 hash (set by the province, `pinggu operator password`) and counts wrong
+passwords, locking the desk's sign-in after MAX_FAILURES until a new password is set. The
+entry every service projects says only when the password was set and whether the sign-in
+is locked, never the hash.
+
 Only the province manages the directory. A development cluster provisions the operators of
 etc/operators.json with keys in the starting person's credentials directory
 (`provision_dev`), automatically and idempotently.
@@ -25,6 +31,7 @@ from shared.service import EXPECTED
 
 OPERATOR_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-00000000097e")
 TOPIC_PATTERN = "services.registry.directory:Operator.%"
+MAX_FAILURES = 5  # wrong passwords in a row that lock the desk's sign-in
 
 
 def operator_uuid(operator_id):
@@ -74,6 +81,42 @@ class Operator(CaseAggregate):
 
     @event("Revoked")
     def _revoked(self, entry: dict):
+        self.entry = entry
+
+    # -- the desk's password (docs/desk.md) --------------------------------------------
+    password_hash = None
+
+    @property
+    def sign_in_state(self):
+        return self.entry.get("sign_in") or {"failures": 0, "locked": None}
+
+    def set_password(self, password_hash, by):
+        """A new password (its argon2 hash); it also lifts a lock-out."""
+        self._require_active()
+        self._password_set(entry={**self.entry, "password": {"set_at": _now(), "by": by},
+                                  "sign_in": {"failures": 0, "locked": None}},
+                           password_hash=password_hash)
+
+    @event("PasswordSet")
+    def _password_set(self, entry: dict, password_hash: str):
+        self.entry = entry
+        self.password_hash = password_hash
+
+    def fail_sign_in(self):
+        failures = self.sign_in_state["failures"] + 1
+        locked = _now() if failures >= MAX_FAILURES else None
+        self._sign_in_failed(entry={**self.entry, "sign_in": {"failures": failures,
+                                                              "locked": locked}})
+
+    @event("SignInFailed")
+    def _sign_in_failed(self, entry: dict):
+        self.entry = entry
+
+    def succeed_sign_in(self):
+        self._signed_in(entry={**self.entry, "sign_in": {"failures": 0, "locked": None}})
+
+    @event("SignedIn")
+    def _signed_in(self, entry: dict):
         self.entry = entry
 
     def _require_active(self):
@@ -134,6 +177,55 @@ def revoke(app, operator_id, reason, by):
     return _change(app, operator_id, lambda op: op.revoke(reason, by))
 
 
+def set_password(app, operator_id, password_hash, by):
+    if not isinstance(password_hash, str) or not password_hash.startswith("$argon2id$"):
+        raise BadInput("not an argon2id hash ($argon2id$…): the CLI hashes the password, "
+                       "the directory never sees it")
+    return _change(app, operator_id, lambda op: op.set_password(password_hash, by))
+
+
+# Verified against when there is no such operator or password, so a wrong id takes as long
+# as a wrong password and the answer does not tell which operator ids exist.
+_NOBODY = []
+
+
+def _nobody_hash(hasher):
+    if not _NOBODY:
+        _NOBODY.append(hasher.hash(uuid.uuid4().hex))
+    return _NOBODY[0]
+
+
+def sign_in(app, operator_id, password):
+    """Check a password for the desk: {"ok": True, "operator": …} or {"ok": False,
+    "locked": bool}. A wrong password is recorded (SignInFailed); the fifth in a row locks
+    the sign-in until the province sets a new password."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+    hasher = PasswordHasher()
+    try:
+        operator = app.get_or_none(operator_uuid(operators.check_id(operator_id)))
+    except BadInput:
+        operator = None
+    if operator is None or operator.revoked or not operator.password_hash:
+        try:
+            hasher.verify(_nobody_hash(hasher), password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return {"ok": False, "locked": False}
+    if operator.sign_in_state["locked"]:
+        return {"ok": False, "locked": True}
+    try:
+        hasher.verify(operator.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        result = _change(app, operator_id, lambda op: op.fail_sign_in())
+        return {"ok": False, "locked": bool(result["sign_in"]["locked"])}
+    if operator.sign_in_state["failures"]:
+        _change(app, operator_id, lambda op: op.succeed_sign_in())
+    entry = operator.entry
+    return {"ok": True, "operator": {k: entry.get(k) for k in
+                                     ("id", "role", "jurisdiction", "name")}}
+
+
 def _operator_ids(app):
     with app.recorder.datastore.transaction(commit=False) as cur:
         cur.execute(f"SELECT DISTINCT originator_id FROM {app.recorder.events_table_name} "
@@ -174,6 +266,7 @@ def view(operator):
             "revoked": entry["revoked"], "key": operator.current_key(),
             "keys": {kid: {k: v for k, v in key.items() if k != "public_key"}
                      for kid, key in entry["keys"].items()},
+            "password": entry.get("password"), "sign_in": operator.sign_in_state,
             "version": operator.version}
 
 
@@ -263,6 +356,19 @@ class DirectoryEntrypoints:
             if operator_id == operator.id:
                 raise Refused("directory", "an operator does not revoke their own credential")
             return revoke(self.store, operator_id, reason, operator.id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def operator_password(self, identity, operator_id, password_hash):
+        with self.acting(identity) as operator:
+            operator.require_role("province")
+            return set_password(self.store, operator_id, password_hash, operator.id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def operator_sign_in(self, identity, operator_id, password):
+        """The desk checking a password; only the desk's own key may ask."""
+        self.acting.verify_desk(identity)
+        with metadata.caused_by(tokens.DESK_SUBJECT, "system"):
+            return sign_in(self.store, operator_id, password)
 
     @rpc(expected_exceptions=EXPECTED)
     def operator_list(self, identity, as_of=None):

@@ -374,7 +374,7 @@ def test_production_refuses_a_development_key_and_any_clock_move(tmp_path):
     secrets.write_text("".join(
         f"PINGGU_{kind}_PASSWORD_{role.upper().replace('-', '_')}={uuid.uuid4().hex}\n"
         for kind in ("BROKER", "PG")
-        for role in ("registry", "evaluation", "decisions", "notices", "cli", "hr-legal",
+        for role in ("registry", "evaluation", "decisions", "notices", "cli", "desk", "hr-legal",
                      "auditor")))
     cluster = Cluster()
     cluster.env.update(PINGGU_MODE="production", PINGGU_SECRETS_FILE=str(secrets),

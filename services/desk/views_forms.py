@@ -1,0 +1,107 @@
+"""Forms: downloads pre-filled for the jurisdiction, and uploads that help (issue 15).
+
+A download is the evaluation service's template for the clerk's own jurisdiction (another
+city's is 404); the rectification and re-score forms list only the cases under
+rectification. An upload is all-or-nothing, as in the CLI: a good one gives a receipt
+(who, when, rows, the file's SHA-256) and the cases' new states; a bad one every error at
+once, in Chinese, and the same workbook with the bad cells marked, to fix in place.
+"""
+import base64
+import datetime
+import hashlib
+
+from flask import Blueprint, Response, abort, g, render_template, request
+
+from shared import marks
+from shared.errors import BadInput
+from services.desk import status as status_module
+from services.desk.app import call, keep_file, own_jurisdiction
+from services.desk.views_cases import jurisdiction_rows
+
+blueprint = Blueprint("forms", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# name -> (the evaluation service's form kind, only the cases under rectification, label)
+DOWNLOADS = {
+    "self-assessment": ("self-assessment", False, "自查自评表"),
+    "score-sheet": ("score-sheet", False, "评分表"),
+    "findings": ("findings", False, "问题认定表"),
+    "rectification": ("rectification", True, "整改情况表（仅整改中的机构）"),
+    "re-score": ("score-sheet", True, "整改复评评分表（仅整改中的机构）"),
+}
+RESULT_NAMES = {"self_assessed": "新记录自评", "scored": "新记录评分", "findings": "新记录问题",
+                "rectifications": "新记录整改", "unchanged": "与已记录相同"}
+UPLOADS = {"self-assessment": ("submit_self_assessment", "自查自评表"),
+           "score-sheet": ("submit_score_sheet", "评分表（含复评）"),
+           "findings": ("submit_findings", "问题认定表"),
+           "rectification": ("submit_rectification", "整改情况表")}
+
+
+@blueprint.get("/forms")
+def index():
+    jurisdiction = own_jurisdiction(request.args.get("jurisdiction"))
+    return render_template("forms.html", jurisdiction=jurisdiction, downloads=DOWNLOADS,
+                           uploads=UPLOADS)
+
+
+@blueprint.get("/forms/<jurisdiction>/<name>.xlsx")
+def download(jurisdiction, name):
+    jurisdiction = own_jurisdiction(jurisdiction)
+    if name not in DOWNLOADS:
+        abort(404)
+    kind, only_rectifying, _ = DOWNLOADS[name]
+    usccs = status_module.rectifying(jurisdiction_rows(jurisdiction)) \
+        if only_rectifying else None
+    template = call("evaluation", "template", kind, jurisdiction, usccs)
+    return _xlsx(base64.b64decode(template["content"]), f"{jurisdiction}-{name}.xlsx")
+
+
+@blueprint.post("/forms/upload")
+def upload():
+    kind = request.form.get("kind")
+    file = request.files.get("file")
+    if kind not in UPLOADS or file is None or not file.filename:
+        raise BadInput("请选择表格类型和要上传的文件（.xlsx）")
+    content = file.read()
+    digest = hashlib.sha256(content).hexdigest()
+    sent = {"filename": file.filename, "content": base64.b64encode(content).decode()}
+    try:
+        result = call("evaluation", UPLOADS[kind][0], sent)
+    except BadInput as exc:
+        errors = exc.errors or [{"file": exc.file, "sheet": exc.sheet, "row": exc.row,
+                                 "column": exc.column, "rule": "", "message": exc.message,
+                                 "message_zh": exc.message}]
+        marked = None
+        if any(e.get("row") for e in errors):
+            marked = keep_file(f"标注-{file.filename}", marks.mark_workbook(
+                content, [e for e in errors if e.get("row")]))
+        return render_template("upload_errors.html", filename=file.filename, errors=errors,
+                               truncated=exc.truncated, marked=marked,
+                               label=UPLOADS[kind][1]), 422
+    receipt = {"operator": g.operator, "at": datetime.datetime.now(
+                   datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+               "filename": file.filename, "sha256": digest, "result": result,
+               "rows": _rows(result)}
+    jurisdiction = own_jurisdiction(request.form.get("jurisdiction"))
+    return render_template("receipt.html", receipt=receipt, label=UPLOADS[kind][1],
+                           result_names=RESULT_NAMES,
+                           cases=jurisdiction_rows(jurisdiction), jurisdiction=jurisdiction)
+
+
+@blueprint.get("/forms/marked/<token>.xlsx")
+def marked(token):
+    found = g.session["files"].get(token)
+    if found is None:
+        abort(404)
+    return _xlsx(found[1], found[0])
+
+
+def _rows(result):
+    """How many rows the file had: those recorded and those handed in again unchanged."""
+    counts = [v for v in result.values() if isinstance(v, int) and not isinstance(v, bool)]
+    return sum(counts)
+
+
+def _xlsx(body, filename):
+    from urllib.parse import quote
+    return Response(body, mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
