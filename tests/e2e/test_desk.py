@@ -26,6 +26,8 @@ if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
                 "them)", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 PASSWORD = "太原-desk-2023-pw"
 OTHER_PASSWORD = "datong-desk-2023"
@@ -107,7 +109,16 @@ def sign_in(browser, desk, operator, password):
     open_page(browser, desk, "/signin")
     browser.find_element(By.ID, "operator").send_keys(operator)
     browser.find_element(By.ID, "password").send_keys(password)
+    page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.ID, "signin").click()
+    # The answer replaces the sign-in page (a landing page, or the form again with an error):
+    # wait for it, so the next request carries the new session, not none.
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def text(browser, element_id):
@@ -119,7 +130,7 @@ def status_of(browser, desk, path):
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
     request = urllib.request.Request(desk.url + path, headers={"Cookie": cookie})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=30) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
