@@ -37,10 +37,13 @@ class DecisionsService(AuditEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def cases(self, identity, jurisdiction):
+        self._require_reader_of(identity, jurisdiction)
+        return self.store.cases(jurisdiction)
+
+    def _require_reader_of(self, identity, jurisdiction):
         operator = self.acting.verify(identity)
         if operator.role == "city" and operator.jurisdiction != jurisdiction:  # 属地管理
             raise Refused("属地管理", f"operator {operator.id} may not read {jurisdiction}")
-        return self.store.cases(jurisdiction)
 
     @rpc(expected_exceptions=EXPECTED)
     def rectification_windows(self, identity, usccs):
@@ -53,7 +56,7 @@ class DecisionsService(AuditEntrypoints):
     def under_rectification(self, identity, jurisdiction):
         """The jurisdiction's cases under rectification: the only rows of its
         rectification and re-score templates (issue 15)."""
-        self.acting.verify(identity)
+        self._require_reader_of(identity, jurisdiction)
         return self.store.under_rectification(jurisdiction)
 
     @rpc(expected_exceptions=EXPECTED)
