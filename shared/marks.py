@@ -8,7 +8,7 @@ on A1); one without a sheet belongs to the first sheet. A problem naming a colum
 sheet's header does not have (a missing column) is put on the header row.
 
 The workbook is untrusted: it passes the same size and zip-bomb checks as a read
-(shared/xlsx.py) before openpyxl loads it whole. openpyxl keeps values, styles,
+(shared/xlsx/) before openpyxl loads it whole. openpyxl keeps values, styles,
 validations and comments; pictures and charts of the original are not kept.
 """
 
