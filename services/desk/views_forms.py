@@ -12,7 +12,7 @@ import hashlib
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from shared import marks
+from shared import upload as uploads
 from shared.errors import BadInput
 from services.desk import status as status_module
 from services.desk.app import call, keep_file, own_jurisdiction
@@ -71,9 +71,12 @@ def upload():
                                  "column": exc.column, "rule": "", "message": exc.message,
                                  "message_zh": exc.message}]
         marked = None
-        if any(e.get("row") for e in errors):
-            marked = keep_file(f"标注-{file.filename}", marks.mark_workbook(
-                content, [e for e in errors if e.get("row")]))
+        if any(e.get("row") or e.get("sheet") for e in errors):
+            try:  # in a worker with the parse limits: the file is the clerk's, untrusted
+                copy = uploads.marked(sent, errors)
+                marked = keep_file(copy["filename"], base64.b64decode(copy["content"]))
+            except BadInput:  # not a workbook that can be marked: the list says why
+                marked = None
         return render_template("upload_errors.html", filename=file.filename, errors=errors,
                                truncated=exc.truncated, marked=marked,
                                label=UPLOADS[kind][1]), 422

@@ -200,7 +200,7 @@ def test_an_upload_with_four_planted_errors_shows_all_four_and_the_marked_workbo
     assert len(errors) == 4, [e.text for e in errors]
     columns = sorted(e.find_elements(By.TAG_NAME, "td")[2].text for e in errors)
     assert columns == sorted(c for _, c, _ in PLANTED)
-    marked = download(browser, "marked", "标注-自查自评-有错.xlsx")
+    marked = download(browser, "marked", "自查自评-有错-标注.xlsx")
     sheet = openpyxl.load_workbook(marked)["机构情况"]
     commented = [c for row in sheet.iter_rows() for c in row if c.comment is not None
                  and c.row > 1]
