@@ -5,7 +5,7 @@ PINGGU := $(VENV)/bin/pinggu
 SUPERVISORD := $(VENV)/bin/supervisord -c etc/supervisord.conf
 SUPERVISORCTL := $(VENV)/bin/supervisorctl -c etc/supervisord.conf
 
-.PHONY: venv up down status demo test bench chaos chaos-ci clean
+.PHONY: venv up down status demo test bench chaos chaos-ci clean schemas
 
 venv: $(VENV)/.installed
 
@@ -44,6 +44,11 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest -q
+
+# The published contract, generated from shared/contracts: docs/schemas/*.json and
+# docs/asyncapi.yaml (docs/integration.md). Commit the result; the unit tests check it.
+schemas: venv
+	$(PY) -m shared.contracts.generate
 
 bench: venv
 	$(PY) bench/run.py
