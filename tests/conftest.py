@@ -18,6 +18,7 @@ def cluster():
     try:
         c.start().open_campaign()
         yield c
+        _check_contract(c)
     finally:
         c.destroy()
 
@@ -28,5 +29,13 @@ def own_cluster():
     c = Cluster().create()
     try:
         yield c
+        _check_contract(c)
     finally:
         c.destroy()
+
+
+def _check_contract(cluster):
+    """Every event the cluster published validates against its published JSON Schema
+    (issue 12): read back from the replayable log when the cluster's tests are done."""
+    problems = cluster.invalid_events()
+    assert not problems, "events that break their schema:\n" + "\n".join(problems[:30])

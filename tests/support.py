@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from urllib.parse import unquote, urlsplit
 
 import psycopg2
 
@@ -329,6 +330,63 @@ class Cluster:
         finally:
             conn.close()
 
+
+    def stream_events(self, role="hr-legal", idle_seconds=1.0):
+        """Every message of the replayable log (provision's stream), from the first offset,
+        read as an integrator reads it: [(routing key, body as text), ...]."""
+        import socket
+        import amqp
+        parts = urlsplit(self.amqp_uri(role))
+        conn = amqp.Connection(host=f"{parts.hostname}:{parts.port or 5672}",
+                               userid=unquote(parts.username), password=unquote(parts.password),
+                               virtual_host=self.vhost)
+        conn.connect()
+        out = []
+        try:
+            channel = conn.channel()
+            channel.basic_qos(0, 1000, False)  # a stream is consumed with a prefetch
+
+            def on_message(message):
+                out.append((message.delivery_info["routing_key"], message.body.decode()))
+                channel.basic_ack(message.delivery_tag)
+            channel.basic_consume("pinggu.events.log", callback=on_message,
+                                  arguments={"x-stream-offset": "first"})
+            while True:
+                try:
+                    conn.drain_events(timeout=idle_seconds)
+                except socket.timeout:
+                    return out
+        finally:
+            conn.close()
+
+    def invalid_events(self):
+        """The events of the log whose data does not validate against its type's published
+        JSON Schema (docs/schemas), as readable lines; pinggu's own events only."""
+        import jsonschema
+        from shared import contracts
+        validators, problems = {}, []
+        for routing_key, body in self.stream_events():
+            envelope = json.loads(body)
+            if not envelope.get("source", "").startswith("/pinggu/"):
+                continue  # what other systems sent: the registry judged it
+            kind = envelope["type"]
+            if kind not in validators:
+                path = os.path.join(ROOT, "docs", "schemas", f"{kind}.json")
+                if not os.path.exists(path):
+                    problems.append(f"{kind}: no published schema")
+                    validators[kind] = None
+                    continue
+                with open(path, encoding="utf-8") as f:
+                    validators[kind] = jsonschema.Draft202012Validator(
+                        json.load(f), format_checker=jsonschema.FormatChecker())
+            if validators[kind] is None:
+                continue
+            if envelope.get("dataschema") != contracts.schema_url(kind):
+                problems.append(f"{kind} {envelope['id']}: dataschema {envelope.get('dataschema')}")
+            for error in validators[kind].iter_errors(envelope["data"]):
+                problems.append(f"{kind} {envelope['id']}: {'/'.join(map(str, error.path))}: "
+                                f"{error.message[:200]}")
+        return problems
 
     def terminate_backends(self):
         """End every PostgreSQL session of this cluster's database (and of no other)."""

@@ -37,7 +37,10 @@ class Institution(CaseAggregate):
     # -- facts from other provincial HR systems ----------------------------------------
     def report_legal_status(self, status, legal_valid_until, reported_on, source):
         current = self.legal_status
-        new = {"status": status, "legal_valid_until": legal_valid_until}
+        # The report date too: a newer report of the same status is what later, older
+        # reports are ordered against (facts.supersedes).
+        new = {"status": status, "legal_valid_until": legal_valid_until,
+               "reported_on": reported_on}
         if current and {k: current[k] for k in new} == new:
             return False
         self._legal_status_reported(uscc=self.uscc, status=status,

@@ -67,3 +67,13 @@ class ActivityReported:
     year: int
     rows: list[ActivityRow]
     source: str
+
+
+@event("pinggu.registry.Refusal.Recorded.v1", "registry.Refusal.Recorded",
+       summary="An external fact was refused (and dead-lettered): why, for its publisher.")
+class RefusalRecorded:
+    source: str  # the refused message's source: the publisher reads its own
+    refused_id: str  # the refused message's CloudEvent id
+    refused_type: str
+    sequence: str
+    reason: str

@@ -69,6 +69,7 @@ def _domain_events():
                     if isinstance(cls, type) and issubclass(cls, Aggregate.Event) \
                             and name not in ("Event", "Created"):
                         yield service, cls
+    yield "registry", importlib.import_module("services.registry.refusals").Refusal.Recorded
     module = importlib.import_module("services.evaluation.campaign")
     yield "evaluation", module.Campaign.Opened
     yield "evaluation", module.Campaign.RubricChanged

@@ -1,0 +1,97 @@
+"""Each service's application on eventsourcing's in-memory store (issue 12): commands and
+the inbound translation run without PostgreSQL or RabbitMQ, since the projections' SQL and
+the inbox wiring live in modules of their own."""
+import datetime
+import itertools
+import uuid
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from shared import contracts, integration
+from shared.metadata import caused_by
+from services.registry.application import Registry
+from services.registry.refusals import refusal_id
+from tests import factories
+
+MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+ROW = factories.institution(1)
+_sequence = itertools.count(1)
+
+
+def registry():
+    app = Registry(env=MEMORY)
+    with caused_by("province", "province"):
+        app.import_roster([ROW.to_dict()])
+    return app
+
+
+def external(kind, data, source="/hr/legal-registry", sequence=None):
+    return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": source,
+            "type": f"pinggu.external.{kind}.v1",
+            "sequence": str(sequence or next(_sequence)), "data": data}
+
+
+def legal(status, reported_on, until=None, uscc=ROW.uscc):
+    return external("LegalRegistration", {"uscc": uscc, "status": status,
+                                          "reported_on": reported_on,
+                                          "legal_valid_until": until})
+
+
+def receive(app, envelope):
+    with caused_by("system", "system"):
+        return app.on_upstream(envelope)
+
+
+def test_registry_records_an_external_fact_once():
+    app = registry()
+    envelope = legal("expired", "2023-09-01", "2023-06-30")
+    assert receive(app, envelope) is True
+    assert receive(app, envelope) is False  # the same (source, sequence)
+    assert app.case(ROW.uscc)["legal_status"] == {
+        "status": "expired", "legal_valid_until": "2023-06-30", "reported_on": "2023-09-01",
+        "source": "/hr/legal-registry"}
+
+
+REPORTS = st.lists(st.tuples(
+    st.sampled_from(["valid", "expired", "annual-report-problem"]),
+    st.dates(datetime.date(2023, 1, 1), datetime.date(2023, 12, 31)).map(str),
+    st.sampled_from([None, "2023-06-30", "2028-06-30"])), min_size=1, max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(reports=REPORTS, order=st.randoms())
+def test_the_newest_legal_report_wins_whatever_the_arrival_order(reports, order):
+    arrivals = list(reports)
+    order.shuffle(arrivals)
+    app = registry()
+    for status, reported_on, until in arrivals:
+        receive(app, legal(status, reported_on, until))
+    newest = max(reports, key=lambda r: (r[1], r[0], r[2] or ""))
+    current = app.case(ROW.uscc)["legal_status"]
+    assert (current["reported_on"], current["status"], current["legal_valid_until"] or "") \
+        == (newest[1], newest[0], newest[2] or "")
+
+
+@pytest.mark.parametrize("envelope,reason", [
+    (legal("valid", "2023-09-01", uscc="914403001922038217"), "invalid USCC"),
+    (legal("吊销", "2023-09-01"), "unknown status"),
+    (legal("valid", "2023-9-1"), "reported_on: expected a date"),
+    (legal("valid", "2023-09-01", uscc="91110000710925462X"), "is not filed"),
+    (external("CertificationActivity", {"uscc": ROW.uscc, "year": "2022", "rows": []}),
+     "year: expected an integer"),
+])
+def test_a_refused_fact_is_dead_lettered_and_its_publisher_told_why(envelope, reason):
+    app = registry()
+    with pytest.raises(integration.PoisonMessage, match=reason):
+        receive(app, envelope)
+    refusal = app.repository.get(refusal_id(envelope["source"], envelope["id"]))
+    assert reason in refusal.reason
+    with pytest.raises(integration.PoisonMessage):
+        receive(app, envelope)  # redelivered: refused again, told once
+    published = [integration.to_cloudevent("registry", n.id, app.mapper.to_domain_event(n))
+                 for n in app.recorder.select_notifications(1, 100)]
+    refusals = [e for e in published if e["type"] == "pinggu.registry.Refusal.Recorded.v1"]
+    assert len(refusals) == 1 and refusals[0]["data"]["refused_id"] == envelope["id"]
+    assert contracts.read(refusals[0]).source == envelope["source"]
+    assert app.case(ROW.uscc)["legal_status"] is None
