@@ -147,6 +147,16 @@ def check_publisher(envelope, routing_key, user_id, config):
         raise PoisonMessage(f"{user_id} may not publish {envelope['type']} on {routing_key}")
 
 
+def typed(envelope):
+    """The envelope's data read through its type's contract (shared/contracts), or None for
+    a type without one (ignored, as consumers ignore what they do not know). Data that does
+    not fit is a PoisonMessage naming the field: no retry can make it fit."""
+    try:
+        return contracts.read(envelope)
+    except contracts.ContractError as exc:
+        raise PoisonMessage(f"{envelope['type']}: {exc}")
+
+
 def position_of(envelope):
     return int(envelope["sequence"])
 

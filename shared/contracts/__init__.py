@@ -5,7 +5,8 @@ typed (`read`), and `python -m shared.contracts.generate` writes the JSON Schema
 (docs/schemas/) and the AsyncAPI document (docs/asyncapi.yaml) from these definitions.
 docs/events.md says what each field means; docs/integration.md how to subscribe.
 """
-from shared.contracts import decisions, evaluation, external, notices, registry  # noqa: F401
+from shared.contracts import (decisions, evaluation, external, notices, operators,  # noqa: F401
+                              registry)
 from shared.contracts.base import (ABSENT, ContractError, all_events, contract_for,
                                    from_data, json_schema, of_event, schema_url, to_data)
 

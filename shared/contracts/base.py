@@ -162,6 +162,11 @@ def of_event(cls, domain_event):
     if extra:
         raise ContractError(f"{cls.TYPE} declares no field {', '.join(sorted(extra))}: "
                             "add it to shared/contracts (a new field is additive)")
+    missing = [f.name for f in dataclasses.fields(cls)
+               if f.default is not ABSENT and f.name not in domain_event.__dict__]
+    if missing:
+        raise ContractError(f"{cls.TYPE}: the event has no {', '.join(missing)}, which the "
+                            "contract requires")
     return cls(**{name: domain_event.__dict__[name] for name in names
                   if name in domain_event.__dict__})
 

@@ -106,7 +106,7 @@ class Decided:
     deadline: Date | None
     phase: str  # undecided, decided, rectifying, closed
     revises: Verdict | None
-    basis: str  # rules, rescore, deadline, cured
+    basis: str = absent()  # rules, rescore, deadline, cured; absent in early verdicts
     periods: dict | None = absent()  # {clause: {opened_on, deadline}}
 
 

@@ -38,9 +38,9 @@ def decided():
 
 def test_compat_refuses_a_removed_field(decided):
     changed = copy.deepcopy(decided)
-    del changed["properties"]["basis"]
-    changed["required"].remove("basis")
-    assert "data.basis: removed" in compat.problems(decided, changed)
+    del changed["properties"]["phase"]
+    changed["required"].remove("phase")
+    assert "data.phase: removed" in compat.problems(decided, changed)
 
 
 def test_compat_refuses_a_new_required_field_and_allows_an_optional_one(decided):
@@ -70,6 +70,12 @@ def _domain_events():
                             and name not in ("Event", "Created"):
                         yield service, cls
     yield "registry", importlib.import_module("services.registry.refusals").Refusal.Recorded
+    operator = importlib.import_module("services.registry.directory").Operator
+    yield from (("registry", cls) for cls in (operator.Authorised, operator.KeyRotated,
+                                              operator.Revoked))
+    journal = importlib.import_module("shared.commands").CommandJournal.Recorded
+    yield from ((service, journal) for service in ("registry", "evaluation", "decisions",
+                                                   "notices"))
     module = importlib.import_module("services.evaluation.campaign")
     yield "evaluation", module.Campaign.Opened
     yield "evaluation", module.Campaign.RubricChanged
