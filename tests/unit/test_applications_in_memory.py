@@ -95,3 +95,51 @@ def test_a_refused_fact_is_dead_lettered_and_its_publisher_told_why(envelope, re
     assert len(refusals) == 1 and refusals[0]["data"]["refused_id"] == envelope["id"]
     assert contracts.read(refusals[0]).source == envelope["source"]
     assert app.case(ROW.uscc)["legal_status"] is None
+
+
+# -- the four applications chained through their integration events, in memory ------------
+def published(app, service, after=0):
+    """The CloudEvents the outbox would publish from `app`, after position `after`."""
+    return [integration.to_cloudevent(service, n.id, app.mapper.to_domain_event(n))
+            for n in app.recorder.select_notifications(after + 1, 10_000)]
+
+
+def test_evaluation_decisions_and_notices_run_on_the_in_memory_store():
+    from services.decisions.application import Decisions
+    from services.evaluation import campaign as campaign_module
+    from services.evaluation.application import Evaluation
+    from services.notices.application import Notices
+    from shared.application import case_id
+
+    today = datetime.date(2023, 8, 28)  # before the self-assessment deadline (六(二))
+    registry_app, evaluation = registry(), Evaluation(env=MEMORY)
+    decisions, notices = Decisions(env=MEMORY), Notices(env=MEMORY)
+    with caused_by("province", "province", business_date=today):
+        evaluation.open_campaign(campaign_module.validate(campaign_module.DEFAULT_2023))
+    filed = published(registry_app, "registry")
+    with caused_by("system", "system", business_date=today):
+        for envelope in filed:
+            evaluation.on_upstream(envelope)
+        case = evaluation.repository.get(case_id(ROW.uscc))
+        case.record_finding("四(一)5", "组织考试作弊，现场核查属实", today.isoformat())
+        evaluation.save(case)
+    upstream = filed + published(evaluation, "evaluation")
+    assert [e["type"] for e in upstream] == [
+        "pinggu.registry.Institution.Filed.v1", "pinggu.evaluation.Campaign.Opened.v1",
+        "pinggu.evaluation.CaseFile.Opened.v1", "pinggu.evaluation.CaseFile.FindingRecorded.v1"]
+    with caused_by("system", "system", business_date=today):
+        # The campaign first, as its inbox would have it; then the facts.
+        for envelope in sorted(upstream, key=lambda e: "Campaign" not in e["type"]):
+            decisions.on_upstream(envelope, today)
+    decided = [e for e in published(decisions, "decisions")
+               if e["type"] == "pinggu.decisions.Case.Decided.v1"]
+    assert len(decided) == 1
+    verdict = contracts.read(decided[0])
+    assert (verdict.verdict.klass, verdict.verdict.outcome, verdict.verdict.clauses) == (
+        "terminate", "终止备案", ["四(一)5"])
+    with caused_by("system", "system", business_date=today):
+        for envelope in filed + decided:
+            notices.on_upstream(envelope)
+    entry = notices.repository.get(case_id(ROW.uscc))
+    assert (entry.filing["name"], entry.verdict["outcome"], entry.verdict["basis"]) == (
+        ROW.name, "终止备案", "rules")
