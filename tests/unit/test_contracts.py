@@ -146,3 +146,16 @@ def test_sequence_orders_as_text_and_parses_as_before():
                     "sequence": text, "data": {}}
         assert integration.position_of(integration.parse(json.dumps(envelope))) == position
     assert integration.position_of({"sequence": "412"}) == 412  # unpadded, from others
+
+
+def test_the_portal_serves_each_dataschema_as_committed():
+    from services.notices import portal
+    kind = "pinggu.decisions.Case.Decided.v1"
+    status, content_type, body, _ = portal.route(None, contracts.schema_url(kind), {}, "")
+    assert (status, content_type) == (200, "application/schema+json")
+    assert body.decode() == (generate.SCHEMAS / f"{kind}.json").read_text(encoding="utf-8")
+    status, _, body, _ = portal.route(None, "/schemas/index.json", {}, "")
+    assert contracts.schema_url(kind) in json.loads(body)["schemas"]
+    for missing in ("/schemas/pinggu.decisions.Case.Decided.v9.json", "/schemas/../x.json",
+                    "/schemas/published.lock"):
+        assert portal.route(None, missing, {}, "")[0] == 404
