@@ -1,5 +1,6 @@
 import pytest
 
+from tests import support
 from tests.support import Cluster, remove_own_accounts, remove_stale_clusters
 
 
@@ -18,7 +19,6 @@ def cluster():
     try:
         c.start().open_campaign()
         yield c
-        _check_contract(c)
     finally:
         c.destroy()
 
@@ -29,13 +29,15 @@ def own_cluster():
     c = Cluster().create()
     try:
         yield c
-        _check_contract(c)
     finally:
         c.destroy()
 
 
-def _check_contract(cluster):
-    """Every event the cluster published validates against its published JSON Schema
-    (issue 12): read back from the replayable log when the cluster's tests are done."""
-    problems = cluster.invalid_events()
+@pytest.fixture(scope="session", autouse=True)
+def events_keep_their_contract():
+    """Every event a test cluster published validates against its published JSON Schema
+    (issue 12): each cluster reads back its replayable log when it is destroyed
+    (Cluster.destroy); what broke a schema fails the session here, at its end."""
+    yield
+    problems = support.CONTRACT_PROBLEMS
     assert not problems, "events that break their schema:\n" + "\n".join(problems[:30])

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS filings (uscc text PRIMARY KEY, name text, cohort int
 CREATE TABLE IF NOT EXISTS status (uscc text PRIMARY KEY, outcome text, class text,
     clauses text, deadline text, decided_on text, notice text);
 CREATE TABLE IF NOT EXISTS refusals (refused_id text PRIMARY KEY, reason text,
-    routing_key text, refused_type text);
+    sequence text, refused_type text);
 CREATE TABLE IF NOT EXISTS progress (name text PRIMARY KEY, value int);
 """
 
@@ -90,7 +90,7 @@ def apply(db, event, source):
                     e["deadline"], e["decided_on"], data["number"]))
     elif kind == "pinggu.registry.Refusal.Recorded.v1" and data["source"] == source:
         db.execute("INSERT OR REPLACE INTO refusals VALUES (?, ?, ?, ?)",
-                   (data["refused_id"], data["reason"], data["routing_key"],
+                   (data["refused_id"], data["reason"], data["sequence"],
                     data["refused_type"]))
 
 
@@ -189,7 +189,7 @@ def main(argv=None):
                             args.reported_on, args.valid_until))
     elif args.command == "refusals":
         for row in db.execute("SELECT * FROM refusals ORDER BY refused_id"):
-            print(json.dumps(dict(zip(("refused_id", "reason", "routing_key", "type"), row)),
+            print(json.dumps(dict(zip(("refused_id", "reason", "sequence", "type"), row)),
                              ensure_ascii=False))
     return 0
 
