@@ -358,7 +358,9 @@ class Cluster:
             channel.basic_qos(0, 1000, False)  # a stream is consumed with a prefetch
 
             def on_message(message):
-                out.append((message.delivery_info["routing_key"], message.body.decode(),
+                body = message.body  # py-amqp decodes a utf-8 body already
+                out.append((message.delivery_info["routing_key"],
+                            body.decode() if isinstance(body, bytes) else body,
                             message.properties.get("user_id")))
                 channel.basic_ack(message.delivery_tag)
             channel.basic_consume("pinggu.events.log", callback=on_message,

@@ -4,7 +4,7 @@ the legal-person registration status (民政/市场监管) and the yearly certif
 Both forms are documented in docs/forms.md and the events in docs/events.md; either way
 they become the same registry events (LegalStatusReported, ActivityReported).
 """
-import datetime
+import json
 from dataclasses import asdict, dataclass
 
 from shared import xlsx
@@ -46,13 +46,15 @@ class Activity:
     uscc: str
     year: int
     rows: tuple  # ({"occupation", "level", "certified"}, ...)
+    reported_on: str | None = None  # an external report's date (files give none)
 
     def to_dict(self):
-        return {"uscc": self.uscc, "year": self.year, "rows": list(self.rows)}
+        return {"uscc": self.uscc, "year": self.year, "rows": list(self.rows),
+                "reported_on": self.reported_on}
 
     @classmethod
     def from_dict(cls, d):
-        return cls(d["uscc"], d["year"], tuple(d["rows"]))
+        return cls(d["uscc"], d["year"], tuple(d["rows"]), d.get("reported_on"))
 
 
 def _uscc(row):
@@ -138,7 +140,7 @@ def activity_from_event(fact):
         raise ValueError(f"invalid USCC {code}: {uscc.problem(code)}")
     rows = tuple({"occupation": r.occupation, "level": r.level, "certified": r.certified}
                  for r in fact.rows)
-    return Activity(code, fact.year, rows)
+    return Activity(code, fact.year, rows, fact.reported_on or None)
 
 
 def report_order(report):
@@ -146,6 +148,18 @@ def report_order(report):
     the newest winning whatever order they arrive in. Two reports of the same date are
     ordered by their content, so the result does not depend on arrival either."""
     return (report["reported_on"], report["status"], report.get("legal_valid_until") or "")
+
+
+def activity_supersedes(fact, institution):
+    """Whether a year's reported Activity should replace the recorded one: a report with a
+    date replaces one with an earlier date (or its equal, ordered by its rows); without
+    dates on both sides, the one processed last stands."""
+    current = institution.activity_reported_on(fact.year)
+    if fact.reported_on is None or current is None:
+        return True
+    recorded = json.dumps(institution.activity.get(str(fact.year)), sort_keys=True)
+    return (fact.reported_on, json.dumps(list(fact.rows), sort_keys=True)) > (current,
+                                                                               recorded)
 
 
 def supersedes(fact, current):

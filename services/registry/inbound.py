@@ -32,7 +32,8 @@ class Inbound:
                 fact = facts.activity_from_event(typed)
 
                 def change(inst, a):
-                    return inst.report_activity(a.year, list(a.rows), source)
+                    return facts.activity_supersedes(a, inst) and inst.report_activity(
+                        a.year, list(a.rows), source, a.reported_on)
         except (contracts.ContractError, ValueError) as exc:
             self.refuse(envelope, str(exc))
 

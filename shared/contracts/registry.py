@@ -1,7 +1,7 @@
 """The registry's published events (docs/events.md, "registry"): the filings (备案) of the
 institutions in scope of 一 and the facts other HR systems report about them (四(二)2
 legal registration, 四(一)1 certification activity)."""
-from shared.contracts.base import Date, event, shape
+from shared.contracts.base import Date, absent, event, shape
 
 
 @shape
@@ -67,6 +67,7 @@ class ActivityReported:
     year: int
     rows: list[ActivityRow]
     source: str
+    reported_on: Date | None = absent()  # the external report's date; absent before
 
 
 @event("pinggu.registry.Refusal.Recorded.v1", "registry.Refusal.Recorded",

@@ -143,3 +143,25 @@ def test_evaluation_decisions_and_notices_run_on_the_in_memory_store():
     entry = notices.repository.get(case_id(ROW.uscc))
     assert (entry.filing["name"], entry.verdict["outcome"], entry.verdict["basis"]) == (
         ROW.name, "终止备案", "rules")
+
+
+ACTIVITY_REPORTS = st.lists(st.tuples(
+    st.dates(datetime.date(2023, 1, 1), datetime.date(2023, 3, 31)).map(str),
+    st.integers(0, 3)), min_size=1, max_size=5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(reports=ACTIVITY_REPORTS, order=st.randoms())
+def test_the_newest_activity_report_of_a_year_wins_whatever_the_arrival_order(reports, order):
+    def envelope(reported_on, certified):
+        return external("CertificationActivity", {
+            "uscc": ROW.uscc, "year": 2022, "reported_on": reported_on,
+            "rows": [{"occupation": "6-18-02-04", "level": 4, "certified": certified}]})
+    arrivals = list(reports)
+    order.shuffle(arrivals)
+    app = registry()
+    for reported_on, certified in arrivals:
+        receive(app, envelope(reported_on, certified))
+    newest = max(reports)  # by date, then by the rows (here: the number certified)
+    assert app.case(ROW.uscc)["activity"]["2022"] == [
+        {"occupation": "6-18-02-04", "level": 4, "certified": newest[1]}]
