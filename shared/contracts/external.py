@@ -5,14 +5,8 @@ certification activity (四(一)1).
 These contracts state the shape only; shared.language.uscc and the registry check the
 values (services/registry/facts.py). `reported_on` orders the reports of one institution:
 the newest report wins whatever order they arrive in."""
-from shared.contracts.base import Date, absent, event, shape
-
-
-@shape
-class ReportedActivity:
-    occupation: str
-    level: int
-    certified: int
+from shared.contracts.base import Date, absent, event
+from shared.contracts.registry import ActivityRow
 
 
 @event("pinggu.external.LegalRegistration.v1", "external.LegalRegistration",
@@ -29,6 +23,6 @@ class LegalRegistration:
 class CertificationActivity:
     uscc: str
     year: int
-    rows: list[ReportedActivity]
+    rows: list[ActivityRow]
     reported_on: Date = absent()
 
