@@ -6,7 +6,6 @@ from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
 from services.evaluation import campaign as campaign_module
 from services.evaluation.campaign import Campaign
-from services.evaluation.domain import CaseFile
 from services.evaluation.inbound import Inbound
 from services.evaluation.projections import CaseFiles  # noqa: F401  (the service attaches it)
 from services.evaluation.rubric import Rubric

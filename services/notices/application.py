@@ -3,7 +3,6 @@ opinions, and the province's notices, immutable once published."""
 import os
 import tempfile
 
-from shared import metadata
 from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
 from shared.integration import dumps

@@ -45,7 +45,7 @@ def _message(type_name, contract):
                 "data": {"$ref": f"./schemas/{type_name}.json"},
             },
         },
-        "bindings": {"amqp": {"deliveryMode": 2, "messageType": type_name,
+        "bindings": {"amqp": {"contentEncoding": "utf-8", "messageType": type_name,
                               "bindingVersion": "0.3.0"}},
     }
 
@@ -73,6 +73,7 @@ def document():
                         f"Published by the {type_name.split('.')[1]} service's outbox."),
             "channel": {"$ref": f"#/channels/{channel}"},
             "messages": [{"$ref": f"#/channels/{channel}/messages/{message}"}],
+            "bindings": {"amqp": {"deliveryMode": 2, "bindingVersion": "0.3.0"}},
         }
     for service, keys in INBOXES.items():
         channels[f"{service}_inbox"] = {
