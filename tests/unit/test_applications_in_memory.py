@@ -104,45 +104,69 @@ def published(app, service, after=0):
             for n in app.recorder.select_notifications(after + 1, 10_000)]
 
 
-def test_evaluation_decisions_and_notices_run_on_the_in_memory_store():
-    from services.decisions.application import Decisions
+TODAY = datetime.date(2023, 8, 28)  # before the self-assessment deadline (六(二))
+
+
+@pytest.fixture
+def upstream():
+    """The registry's and the evaluation's events of one case, as their outboxes would
+    publish them: filed, the campaign opened, the case file opened, a 四(一)5 finding."""
     from services.evaluation import campaign as campaign_module
     from services.evaluation.application import Evaluation
-    from services.notices.application import Notices
     from shared.application import case_id
-
-    today = datetime.date(2023, 8, 28)  # before the self-assessment deadline (六(二))
-    registry_app, evaluation = registry(), Evaluation(env=MEMORY)
-    decisions, notices = Decisions(env=MEMORY), Notices(env=MEMORY)
-    with caused_by("province", "province", business_date=today):
+    evaluation = Evaluation(env=MEMORY)
+    with caused_by("province", "province", business_date=TODAY):
         evaluation.open_campaign(campaign_module.validate(campaign_module.DEFAULT_2023))
-    filed = published(registry_app, "registry")
-    with caused_by("system", "system", business_date=today):
+    filed = published(registry(), "registry")
+    with caused_by("system", "system", business_date=TODAY):
         for envelope in filed:
-            evaluation.on_upstream(envelope)
+            assert evaluation.on_upstream(envelope) is True
+            assert evaluation.on_upstream(envelope) is False  # a redelivery
         case = evaluation.repository.get(case_id(ROW.uscc))
-        case.record_finding("四(一)5", "组织考试作弊，现场核查属实", today.isoformat())
+        case.record_finding("四(一)5", "组织考试作弊，现场核查属实", TODAY.isoformat())
         evaluation.save(case)
-    upstream = filed + published(evaluation, "evaluation")
-    assert [e["type"] for e in upstream] == [
-        "pinggu.registry.Institution.Filed.v1", "pinggu.evaluation.Campaign.Opened.v1",
-        "pinggu.evaluation.CaseFile.Opened.v1", "pinggu.evaluation.CaseFile.FindingRecorded.v1"]
-    with caused_by("system", "system", business_date=today):
+    return {"filed": filed, "evaluation": published(evaluation, "evaluation")}
+
+
+def test_evaluation_opens_a_case_file_from_the_registry_in_memory(upstream):
+    assert [e["type"] for e in upstream["evaluation"]] == [
+        "pinggu.evaluation.Campaign.Opened.v1", "pinggu.evaluation.CaseFile.Opened.v1",
+        "pinggu.evaluation.CaseFile.FindingRecorded.v1"]
+    opened = contracts.read(upstream["evaluation"][1])
+    assert (opened.uscc, opened.filing.jurisdiction) == (ROW.uscc, ROW.jurisdiction)
+
+
+def decide(upstream):
+    from services.decisions.application import Decisions
+    decisions = Decisions(env=MEMORY)
+    with caused_by("system", "system", business_date=TODAY):
         # The campaign first, as its inbox would have it; then the facts.
-        for envelope in sorted(upstream, key=lambda e: "Campaign" not in e["type"]):
-            decisions.on_upstream(envelope, today)
-    decided = [e for e in published(decisions, "decisions")
-               if e["type"] == "pinggu.decisions.Case.Decided.v1"]
-    assert len(decided) == 1
-    verdict = contracts.read(decided[0])
+        for envelope in upstream["evaluation"][:1] + upstream["filed"] + \
+                upstream["evaluation"][1:]:
+            decisions.on_upstream(envelope, TODAY)
+    return [e for e in published(decisions, "decisions")
+            if e["type"] == "pinggu.decisions.Case.Decided.v1"]
+
+
+def test_decisions_decide_on_the_facts_noted_in_memory(upstream):
+    (decided,) = decide(upstream)
+    verdict = contracts.read(decided)
     assert (verdict.verdict.klass, verdict.verdict.outcome, verdict.verdict.clauses) == (
         "terminate", "终止备案", ["四(一)5"])
-    with caused_by("system", "system", business_date=today):
-        for envelope in filed + decided:
-            notices.on_upstream(envelope)
+    assert verdict.inputs["findings"]["四(一)5#1"]["event"] == upstream["evaluation"][2]["id"]
+
+
+def test_notices_keep_the_publication_row_in_memory(upstream):
+    from services.notices.application import Notices
+    from shared.application import case_id
+    notices = Notices(env=MEMORY)
+    with caused_by("system", "system", business_date=TODAY):
+        for envelope in upstream["filed"] + decide(upstream):
+            assert notices.on_upstream(envelope) is True
     entry = notices.repository.get(case_id(ROW.uscc))
     assert (entry.filing["name"], entry.verdict["outcome"], entry.verdict["basis"]) == (
         ROW.name, "终止备案", "rules")
+    assert (entry.entry()["class"], entry.entry()["clauses"]) == ("terminate", ["四(一)5"])
 
 
 ACTIVITY_REPORTS = st.lists(st.tuples(
