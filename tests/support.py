@@ -375,10 +375,11 @@ class Cluster:
 
     def invalid_events(self):
         """The events of the log whose data does not validate against its type's published
-        JSON Schema (docs/schemas), as readable lines. Only pinggu's own events, published by
-        the service's own account: what others sent (forgeries included) is not theirs."""
+        JSON Schema (docs/schemas), as readable lines. Only what the services' outboxes
+        published: their own account, and the id the outbox derives (shared.integration
+        event_id); what others sent, forged or injected by a test, is not theirs."""
         import jsonschema
-        from shared import contracts
+        from shared import contracts, integration
         validators, problems = {}, []
         config = self.config()
         for routing_key, body, user_id in self.stream_events():
@@ -387,8 +388,10 @@ class Cluster:
                 service = envelope["source"].split("/")[2]
             except (ValueError, KeyError, IndexError, AttributeError, TypeError):
                 continue  # not a CloudEvent of pinggu's
-            if service not in SERVICES or user_id != config.account(service):
-                continue  # what other systems sent: the registry judged it
+            if service not in SERVICES or user_id != config.account(service) or \
+                    envelope.get("id") != integration.event_id(
+                        service, envelope.get("subject"), envelope.get("caseversion")):
+                continue  # not what a service's outbox published (others', tests' poison)
             kind = envelope["type"]
             if kind not in validators:
                 path = os.path.join(ROOT, "docs", "schemas", f"{kind}.json")
