@@ -8,7 +8,7 @@ SUPERVISORCTL := $(VENV)/bin/supervisorctl -c etc/supervisord.conf
 # The demo clerk's desk password (a demo's only: `pinggu operator password` sets real ones).
 DEMO_PASSWORD := taiyuan-demo-2023
 
-.PHONY: venv up down status demo test bench chaos chaos-ci clean
+.PHONY: venv up down status demo test bench chaos chaos-ci clean schemas
 
 venv: $(VENV)/.installed
 
@@ -52,6 +52,11 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest -q
+
+# The published contract, generated from shared/contracts: docs/schemas/*.json and
+# docs/asyncapi.yaml (docs/integration.md). Commit the result; the unit tests check it.
+schemas: venv
+	$(PY) -m shared.contracts.generate
 
 bench: venv
 	$(PY) bench/run.py

@@ -14,7 +14,11 @@ uploaded through the management API of a remote broker):
   dead-letter exchange, nameko's RPC exchange and queues (never the default exchange, so a
   message cannot be dropped straight into another's inbox), and on `pinggu.events` the
   topic permission lets each write only its own routing keys (`registry.#` ...);
-- an HR system writes `external.#` on `pinggu.events` and nothing else;
+- an HR system writes `external.#` on `pinggu.events` and nothing else, and reads the
+  replayable log, the stream queue `pinggu.events.log` (docs/integration.md);
+- the stream is declared here, bound to `pinggu.events` with `#`; its retention is a policy
+  (PINGGU_STREAM_MAX_AGE, default 10Y; PINGGU_STREAM_MAX_BYTES, default 20 GB), so it can
+  be changed on a running broker by provisioning again;
 - the CLI uses RPC only: nameko's RPC exchange and its own reply queues; so does the desk
   (`desk`, docs/desk.md), which has no database account: it keeps nothing.
 
@@ -32,6 +36,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from urllib.parse import unquote, urlsplit
@@ -68,8 +73,46 @@ def broker_permissions(config, role):
                  rf"|{role}\..*)$",
                  ".*"), (rf"^{role}\.", ".*"))
     if role.startswith("hr-"):
-        return (("^$", rf"^{events}$", "^$"), (r"^external\.", "^$"))
+        return (("^$", rf"^{events}$", rf"^{re.escape(stream_name(config))}$"),
+                (r"^external\.", "^$"))
     return ((rf"^({rpc})$", rf"^({rpc})$", rf"^({rpc})$"), ("^$", "^$"))  # the CLI, the desk
+
+
+def stream_name(config):
+    return f"{config.exchange}.log"
+
+
+def stream_retention(environ=None):
+    """The stream's retention policy: RabbitMQ drops whole segments older than max-age or
+    beyond max-length-bytes. The defaults keep a campaign's history for years."""
+    environ = os.environ if environ is None else environ
+    max_bytes = environ.get("PINGGU_STREAM_MAX_BYTES", str(20 * 1024 ** 3))
+    if not max_bytes.isdigit() or int(max_bytes) <= 0:
+        raise config_module.ConfigError(f"PINGGU_STREAM_MAX_BYTES: a positive number of "
+                                        f"bytes, not {max_bytes!r}")
+    max_age = environ.get("PINGGU_STREAM_MAX_AGE", "10Y")
+    if not (max_age[:-1].isdigit() and max_age[-1] in "YMDhms"):
+        raise config_module.ConfigError(f"PINGGU_STREAM_MAX_AGE: a number and a unit of "
+                                        f"Y, M, D, h, m, s (e.g. 10Y), not {max_age!r}")
+    return {"max-age": max_age, "max-length-bytes": int(max_bytes)}
+
+
+def stream_definitions(config, vhost):
+    """The replayable log: every event published on the exchange, kept for its retention,
+    readable from any offset by the integrators (hr-* accounts)."""
+    stream = stream_name(config)
+    return {
+        "exchanges": [{"name": config.exchange, "vhost": vhost, "type": "topic",
+                       "durable": True, "auto_delete": False, "internal": False,
+                       "arguments": {}}],
+        "queues": [{"name": stream, "vhost": vhost, "durable": True, "auto_delete": False,
+                    "arguments": {"x-queue-type": "stream"}}],
+        "bindings": [{"source": config.exchange, "vhost": vhost, "destination": stream,
+                      "destination_type": "queue", "routing_key": "#", "arguments": {}}],
+        "policies": [{"vhost": vhost, "name": f"{stream}.retention",
+                      "pattern": f"^{re.escape(stream)}$", "apply-to": "queues",
+                      "priority": 0, "definition": stream_retention()}],
+    }
 
 
 def broker_roles(config):
@@ -91,6 +134,7 @@ def broker_definitions(config):
         definitions["topic_permissions"].append({
             "user": user, "vhost": vhost, "exchange": config.exchange,
             "write": topic_write, "read": topic_read})
+    definitions.update(stream_definitions(config, vhost))
     return definitions
 
 

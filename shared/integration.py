@@ -1,19 +1,25 @@
 """Integration events: a service's committed domain events as CloudEvents 1.0 JSON.
 
 The type of each event is versioned (`pinggu.<service>.<Aggregate>.<Event>.v<N>`) and its data
-is the event's own fields; docs/events.md documents each schema.
+is built through the type's contract (shared/contracts), whose JSON Schema is published at
+`dataschema` (docs/schemas/, served by the portal at /schemas/<type>.json); docs/events.md
+says what each field means.
+
+`sequence` is the event's position in its service's log, zero-padded to SEQUENCE_DIGITS so
+that it orders as text as it does as a number (the CloudEvents sequence extension compares
+strings); `parse` still accepts any decimal string or number, as external publishers send.
 """
 import datetime
 import decimal
 import json
 import uuid
 
+from shared import contracts
+
 SPECVERSION = "1.0"
 TYPE_PREFIX = "pinggu"
 EVENT_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-0000000000e7")
-# Carried by the envelope (or, originator_topic, an implementation detail of the library).
-ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp", "meta",
-                   "originator_topic")
+SEQUENCE_DIGITS = 20  # a bigint's positions, 19 digits, and one to spare
 
 
 class PoisonMessage(Exception):
@@ -56,18 +62,19 @@ def to_cloudevent(service, position, domain_event):
     meta = getattr(domain_event, "meta", {}) or {}
     name = event_name(domain_event)
     version = getattr(type(domain_event), "schema_version", 1)
-    data = {k: v for k, v in domain_event.__dict__.items() if k not in ENVELOPE_FIELDS}
+    kind = f"{TYPE_PREFIX}.{service}.{name}.v{version}"
+    data = contracts.data_of(kind, domain_event)
     envelope = {
         "specversion": SPECVERSION,
         "id": event_id(service, domain_event.originator_id, domain_event.originator_version),
         "source": f"/pinggu/{service}",
-        "type": f"{TYPE_PREFIX}.{service}.{name}.v{version}",
+        "type": kind,
         "subject": str(domain_event.originator_id),
         "time": domain_event.timestamp.isoformat(),
         "datacontenttype": "application/json",
-        "dataschema": f"urn:pinggu:schema:{service}.{name}:{version}",
+        "dataschema": contracts.schema_url(kind),
         # Extensions (lower-case alphanumerics, per the spec).
-        "sequence": str(position),
+        "sequence": format_sequence(position),
         "caseid": str(domain_event.originator_id),
         "caseversion": domain_event.originator_version,
         "actor": meta.get("actor"),
@@ -78,6 +85,10 @@ def to_cloudevent(service, position, domain_event):
         "data": data,
     }
     return json.loads(dumps(envelope))
+
+
+def format_sequence(position):
+    return f"{int(position):0{SEQUENCE_DIGITS}d}"
 
 
 def parse(body):
@@ -134,6 +145,16 @@ def check_publisher(envelope, routing_key, user_id, config):
     allowed = "external" if owner.startswith("hr-") else owner
     if claimed != allowed or not routing_key.startswith(f"{allowed}."):
         raise PoisonMessage(f"{user_id} may not publish {envelope['type']} on {routing_key}")
+
+
+def typed(envelope):
+    """The envelope's data read through its type's contract (shared/contracts), or None for
+    a type without one (ignored, as consumers ignore what they do not know). Data that does
+    not fit is a PoisonMessage naming the field: no retry can make it fit."""
+    try:
+        return contracts.read(envelope)
+    except contracts.ContractError as exc:
+        raise PoisonMessage(f"{envelope['type']}: {exc}")
 
 
 def position_of(envelope):

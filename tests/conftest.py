@@ -1,5 +1,6 @@
 import pytest
 
+from tests import support
 from tests.support import Cluster, remove_own_accounts, remove_stale_clusters
 
 
@@ -30,3 +31,13 @@ def own_cluster():
         yield c
     finally:
         c.destroy()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def events_keep_their_contract():
+    """Every event a test cluster published validates against its published JSON Schema
+    (issue 12): each cluster reads back its replayable log when it is destroyed
+    (Cluster.destroy); what broke a schema fails the session here, at its end."""
+    yield
+    problems = support.CONTRACT_PROBLEMS
+    assert not problems, "events that break their schema:\n" + "\n".join(problems[:30])

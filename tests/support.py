@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from urllib.parse import unquote, urlsplit
 
 import psycopg2
 
@@ -138,6 +139,11 @@ def rabbitmqctl(*args):
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
+# What the clusters of this run published that breaks its published JSON Schema
+# (Cluster.invalid_events, read when a cluster is destroyed; tests/conftest.py fails on it).
+CONTRACT_PROBLEMS = []
+
+
 class Cluster:
     def __init__(self, name=None, http_port=None):
         # The creating process's pid is in the name: what a dead run leaves is found by it.
@@ -217,7 +223,13 @@ class Cluster:
             raise AssertionError(f"pinggu clock set {date} exited {rc}: {err}")
 
     def destroy(self):
+        import amqp
         self.stop_all()
+        try:
+            CONTRACT_PROBLEMS.extend(f"{self.name}: {p}" for p in self.invalid_events())
+        except (OSError, amqp.exceptions.AMQPError) as exc:
+            # The broker unreachable or the vhost gone (a chaos run): nothing to read.
+            print(f"{self.name}: the event log could not be read: {exc}", file=sys.stderr)
         try:
             rabbitmqctl("delete_vhost", self.vhost)
         except subprocess.CalledProcessError:
@@ -351,6 +363,75 @@ class Cluster:
         finally:
             conn.close()
 
+
+    def stream_events(self, role="hr-legal", idle_seconds=1.0):
+        """Every message of the replayable log (provision's stream), from the first offset,
+        read as an integrator reads it: [(routing key, body as text, user_id), ...]."""
+        import socket
+        import amqp
+        parts = urlsplit(self.amqp_uri(role))
+        conn = amqp.Connection(host=f"{parts.hostname}:{parts.port or 5672}",
+                               userid=unquote(parts.username), password=unquote(parts.password),
+                               virtual_host=self.vhost)
+        conn.connect()
+        out = []
+        try:
+            channel = conn.channel()
+            channel.basic_qos(0, 1000, False)  # a stream is consumed with a prefetch
+
+            def on_message(message):
+                body = message.body  # py-amqp decodes a utf-8 body already
+                out.append((message.delivery_info["routing_key"],
+                            body.decode() if isinstance(body, bytes) else body,
+                            message.properties.get("user_id")))
+                channel.basic_ack(message.delivery_tag)
+            channel.basic_consume("pinggu.events.log", callback=on_message,
+                                  arguments={"x-stream-offset": "first"})
+            while True:
+                try:
+                    conn.drain_events(timeout=idle_seconds)
+                except socket.timeout:
+                    return out
+        finally:
+            conn.close()
+
+    def invalid_events(self):
+        """The events of the log whose data does not validate against its type's published
+        JSON Schema (docs/schemas), as readable lines. Only what the services' outboxes
+        published: their own account, and the id the outbox derives (shared.integration
+        event_id); what others sent, forged or injected by a test, is not theirs."""
+        import jsonschema
+        from shared import contracts, integration
+        validators, problems = {}, []
+        config = self.config()
+        for routing_key, body, user_id in self.stream_events():
+            try:
+                envelope = json.loads(body)
+                service = envelope["source"].split("/")[2]
+            except (ValueError, KeyError, IndexError, AttributeError, TypeError):
+                continue  # not a CloudEvent of pinggu's
+            if service not in SERVICES or user_id != config.account(service) or \
+                    envelope.get("id") != integration.event_id(
+                        service, envelope.get("subject"), envelope.get("caseversion")):
+                continue  # not what a service's outbox published (others', tests' poison)
+            kind = envelope["type"]
+            if kind not in validators:
+                path = os.path.join(ROOT, "docs", "schemas", f"{kind}.json")
+                if not os.path.exists(path):
+                    problems.append(f"{kind}: no published schema")
+                    validators[kind] = None
+                    continue
+                with open(path, encoding="utf-8") as f:
+                    validators[kind] = jsonschema.Draft202012Validator(
+                        json.load(f), format_checker=jsonschema.FormatChecker())
+            if validators[kind] is None:
+                continue
+            if envelope.get("dataschema") != contracts.schema_url(kind):
+                problems.append(f"{kind} {envelope['id']}: dataschema {envelope.get('dataschema')}")
+            for error in validators[kind].iter_errors(envelope["data"]):
+                problems.append(f"{kind} {envelope['id']}: {'/'.join(map(str, error.path))}: "
+                                f"{error.message[:200]}")
+        return problems
 
     def terminate_backends(self):
         """End every PostgreSQL session of this cluster's database (and of no other)."""

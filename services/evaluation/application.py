@@ -2,63 +2,18 @@
 forms handed in, each recorded as a whole or not at all."""
 import collections
 
-from shared import metadata
 from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
-from shared.integration import position_of, short_type
-from shared.projection import Projection
 from services.evaluation import campaign as campaign_module
 from services.evaluation.campaign import Campaign
-from services.evaluation.domain import CaseFile
+from services.evaluation.inbound import Inbound
+from services.evaluation.projections import CaseFiles  # noqa: F401  (the service attaches it)
 from services.evaluation.rubric import Rubric
 
 _Target = collections.namedtuple("_Target", "row_number uscc")
-FILING_EVENTS = ("registry.Institution.Filed", "registry.Institution.FilingChanged")
 
 
-class CaseFiles(Projection):
-    """Per case, what has been handed in: for campaign status and the forms' templates."""
-
-    name = "casefiles"
-    tables = (
-        "CREATE TABLE IF NOT EXISTS {t}status ("
-        " case_id uuid PRIMARY KEY, uscc text NOT NULL, jurisdiction text NOT NULL,"
-        " cohort int NOT NULL, self_assessed boolean NOT NULL DEFAULT false,"
-        " scored boolean NOT NULL DEFAULT false, flagged boolean NOT NULL DEFAULT false,"
-        " findings int NOT NULL DEFAULT 0, excused boolean NOT NULL DEFAULT false)",
-        "CREATE TABLE IF NOT EXISTS {t}campaigns ("
-        " campaign_id uuid PRIMARY KEY, notice text NOT NULL, position bigint NOT NULL)",
-    )
-
-    def apply(self, cur, event, position):
-        name = type(event).__qualname__
-        case = str(event.originator_id)
-        status = self.table("status")
-        if name == "Campaign.Opened":
-            cur.execute(f"INSERT INTO {self.table('campaigns')} VALUES (%s, %s, %s) "
-                        "ON CONFLICT DO NOTHING", (case, event.notice, position))
-        elif name in ("CaseFile.Opened", "CaseFile.FilingUpdated"):
-            cur.execute(f"INSERT INTO {status} (case_id, uscc, jurisdiction, cohort) "
-                        "VALUES (%s, %s, %s, %s) ON CONFLICT (case_id) DO UPDATE SET "
-                        "jurisdiction = EXCLUDED.jurisdiction, cohort = EXCLUDED.cohort",
-                        (case, event.filing["uscc"], event.filing["jurisdiction"],
-                         event.filing["cohort"]))
-        elif name == "CaseFile.SelfAssessed":
-            cur.execute(f"UPDATE {status} SET self_assessed = true, flagged = %s "
-                        "WHERE case_id = %s", (bool(event.derived["out_of_scope"]), case))
-        elif name == "CaseFile.Scored":
-            cur.execute(f"UPDATE {status} SET scored = true WHERE case_id = %s", (case,))
-        elif name == "CaseFile.FindingRecorded":
-            cur.execute(f"UPDATE {status} SET findings = findings + 1 WHERE case_id = %s",
-                        (case,))
-        elif name == "CaseFile.FindingWithdrawn":
-            cur.execute(f"UPDATE {status} SET findings = findings - 1 WHERE case_id = %s",
-                        (case,))
-        elif name == "CaseFile.ExcuseAccepted":
-            cur.execute(f"UPDATE {status} SET excused = true WHERE case_id = %s", (case,))
-
-
-class Evaluation(ServiceApplication):
+class Evaluation(Inbound, ServiceApplication):
     name = "evaluation"
 
     # -- the campaign -----------------------------------------------------------------
@@ -100,24 +55,6 @@ class Evaluation(ServiceApplication):
             raise BadInput("no campaign is open: run `pinggu campaign open` first")
         return campaign
 
-    # -- upstream ---------------------------------------------------------------------
-    def on_upstream(self, envelope):
-        """The registry's filings open and update the case files."""
-        if short_type(envelope) not in FILING_EVENTS:
-            return False
-        filing = envelope["data"]["filing"]
-
-        version = envelope.get("caseversion")
-
-        def handle(processing_event):
-            case = self.get_or_none(case_id(filing["uscc"]))
-            with metadata.about_fact("filing", version):
-                if case is None:
-                    case = CaseFile(uscc=filing["uscc"], filing=filing)
-                elif case.is_newer("filing", version):
-                    case.update_filing(filing)
-            processing_event.collect_events(case)
-        return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
     # -- forms ------------------------------------------------------------------------
     def _submit(self, operator, filename, rows, apply):

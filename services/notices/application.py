@@ -3,91 +3,21 @@ opinions, and the province's notices, immutable once published."""
 import os
 import tempfile
 
-from shared import metadata
 from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
-from shared.integration import dumps, position_of, short_type
-from shared.projection import Projection
+from shared.integration import dumps
 from services.notices import followups, publications
-from services.notices.domain import Entry, Notice, notice_id
+from services.notices.domain import Notice, notice_id
+from services.notices.inbound import Inbound
+from services.notices.projections import Listing  # noqa: F401  (the service attaches it)
 
 from shared.language.outcomes import COHORTS as IN_SCOPE
 from shared.language.notice import NOTICE_2023 as CAMPAIGN  # whose results these carry
-FILING_EVENTS = ("registry.Institution.Filed", "registry.Institution.FilingChanged")
 NUMBER = "晋人社评估〔{year}〕{sequence}号"
 
 
-class Listing(Projection):
-    """Each case's publication row, and the published notices the portal serves."""
-
-    name = "listing"
-    tables = (
-        "CREATE TABLE IF NOT EXISTS {t}entries ("
-        " uscc text PRIMARY KEY, case_id uuid UNIQUE NOT NULL, jurisdiction text NOT NULL,"
-        " cohort int NOT NULL, entry jsonb)",
-        "CREATE TABLE IF NOT EXISTS {t}notices ("
-        " id uuid PRIMARY KEY, sequence int UNIQUE NOT NULL, number text NOT NULL,"
-        " title text NOT NULL, published_on date NOT NULL, recorded_at timestamptz NOT NULL,"
-        " corrects jsonb, html text NOT NULL, data jsonb NOT NULL, xlsx bytea NOT NULL)",
-    )
-
-    def apply(self, cur, event, position):
-        name = type(event).__qualname__
-        if name == "Entry.FilingReceived":
-            filing = event.filing
-            cur.execute(f"INSERT INTO {self.table('entries')} VALUES (%s, %s, %s, %s, %s) "
-                        "ON CONFLICT (uscc) DO UPDATE SET jurisdiction = EXCLUDED.jurisdiction,"
-                        " cohort = EXCLUDED.cohort, entry = EXCLUDED.entry",
-                        (filing["uscc"], str(event.originator_id), filing["jurisdiction"],
-                         filing["cohort"], dumps(event.row) if event.row else None))
-        elif name == "Entry.VerdictReceived":
-            # Before its filing a verdict has no row yet (the filing's event brings it); a
-            # withdrawn verdict leaves the case open again.
-            cur.execute(f"UPDATE {self.table('entries')} SET entry = %s WHERE case_id = %s",
-                        (dumps(event.row) if event.row else None, str(event.originator_id)))
-        elif name == "Notice.Published":
-            cur.execute(f"INSERT INTO {self.table('notices')} VALUES "
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        (str(event.originator_id), event.sequence, event.number, event.title,
-                         event.published_on, event.timestamp, dumps(event.corrects),
-                         event.html, dumps(event.data), event.xlsx))
-
-
-class Notices(ServiceApplication):
+class Notices(Inbound, ServiceApplication):
     name = "notices"
-
-    def on_upstream(self, envelope):
-        kind = short_type(envelope)
-        data = envelope["data"]
-        if kind in FILING_EVENTS:
-            filing = {k: data["filing"][k] for k in ("uscc", "name", "category", "level",
-                                                     "jurisdiction", "cohort")}
-            uscc, fact = filing["uscc"], "filing"
-            change = lambda e: e.receive_filing(filing, envelope["id"])  # noqa: E731
-        elif kind == "decisions.Case.Decided":
-            score = data["inputs"].get("score") or {}
-            verdict = {"class": data["verdict"]["klass"], "outcome": data["verdict"]["outcome"],
-                       "clauses": data["verdict"]["clauses"], "deadline": data["deadline"],
-                       "decided_on": data["decided_on"],
-                       "rulebook_version": data["verdict"]["rulebook_version"],
-                       "total": score.get("total"), "grade": score.get("grade"),
-                       # How the verdict follows from its facts: a rectification's end
-                       # ("rescore", "deadline") and its grade give the notice its reason.
-                       "basis": data.get("basis"),
-                       "facts_grade": (data.get("facts") or {}).get("grade")}
-            uscc, fact = data["uscc"], "verdict"
-            change = lambda e: e.receive_verdict(verdict, envelope["id"])  # noqa: E731
-        else:
-            return False
-        version = envelope.get("caseversion")
-
-        def handle(processing_event):
-            entry = self.get_or_none(case_id(uscc)) or Entry(uscc)
-            if entry.is_newer(fact, version):
-                with metadata.about_fact(fact, version):
-                    change(entry)
-            processing_event.collect_events(entry)
-        return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
     # -- queries ----------------------------------------------------------------------
     def _rows(self, where="", params=()):

@@ -192,6 +192,8 @@ def route(app, path, args, base_url):
         return (200, TYPES["html"], body, {}) if body is not None else NOT_FOUND
     if path.startswith("/notices/") and path.count("/") == 2:
         return _notice_file(app, path[len("/notices/"):])
+    if path.startswith("/schemas/") and path.count("/") == 2:
+        return _schema(path[len("/schemas/"):])
     if path == "/api/decided":
         jurisdiction = args.get("jurisdiction")
         cases = [c for c in app.published()
@@ -199,6 +201,24 @@ def route(app, path, args, base_url):
         body = json.dumps({"cases": cases}, ensure_ascii=False).encode()
         return 200, TYPES["json"], body, {}
     return NOT_FOUND
+
+
+def _schema(filename):
+    """The integration contract's JSON Schema of one event type, each event's `dataschema`
+    (issue 12): the text committed under docs/schemas/, which the unit tests keep equal
+    to what the code generates, so it is served from the code. `index.json` lists them."""
+    from shared import contracts
+    from shared.contracts import generate
+    if filename == "index.json":
+        body = json.dumps({"schemas": [contracts.schema_url(t) for t in contracts.all_events()]},
+                          ensure_ascii=False, indent=1)
+        return 200, TYPES["json"], body.encode(), {}
+    contract = contracts.contract_for(filename.removesuffix(".json")) \
+        if filename.endswith(".json") else None
+    if contract is None:
+        return NOT_FOUND
+    return 200, "application/schema+json", generate.render_schema(contract).encode(), {
+        "Cache-Control": "public, max-age=3600"}
 
 
 def _notice_file(app, filename):

@@ -1,41 +1,15 @@
-"""The registry's application: filings recorded from the roster, read back for queries."""
+"""The registry's application: filings recorded from the roster, facts reported about them,
+read back for queries. What arrives from the bus is translated in inbound.py; the read
+tables are in projections.py."""
 from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
-from shared.projection import Projection
-from services.registry.domain import Institution
-
 from shared.language.outcomes import COHORTS as IN_SCOPE_2023
+from services.registry.domain import Institution
+from services.registry.inbound import Inbound
+from services.registry.projections import Filings  # noqa: F401  (the service attaches it)
 
 
-class Filings(Projection):
-    """The read table of current filings, for listing and for import's change detection."""
-
-    name = "filings"
-    tables = (
-        "CREATE TABLE IF NOT EXISTS {t}current ("
-        " uscc text PRIMARY KEY, case_id uuid NOT NULL, name text NOT NULL,"
-        " category text NOT NULL, level text NOT NULL, city text, jurisdiction text NOT NULL,"
-        " cohort int NOT NULL, in_scope boolean NOT NULL, filing jsonb NOT NULL,"
-        " version int NOT NULL)",
-    )
-
-    def apply(self, cur, event, position):
-        from shared.integration import dumps
-        if not hasattr(event, "filing"):
-            return  # facts reported by other systems do not change the filing
-        filing = event.filing
-        cur.execute(
-            f"INSERT INTO {self.table('current')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-            "ON CONFLICT (uscc) DO UPDATE SET name=EXCLUDED.name, category=EXCLUDED.category,"
-            " level=EXCLUDED.level, city=EXCLUDED.city, jurisdiction=EXCLUDED.jurisdiction,"
-            " cohort=EXCLUDED.cohort, in_scope=EXCLUDED.in_scope, filing=EXCLUDED.filing,"
-            " version=EXCLUDED.version",
-            (filing["uscc"], str(event.originator_id), filing["name"], filing["category"],
-             filing["level"], filing.get("city"), filing["jurisdiction"], filing["cohort"],
-             filing["cohort"] in IN_SCOPE_2023, dumps(filing), event.originator_version))
-
-
-class Registry(ServiceApplication):
+class Registry(Inbound, ServiceApplication):
     name = "registry"
 
     def import_roster(self, filings):
@@ -76,39 +50,11 @@ class Registry(ServiceApplication):
         return self.run_command(command)
 
     def report_legal_status(self, statuses, source, filename=None):
-        return self._report(statuses, lambda inst, s: inst.report_legal_status(
-            s.status, s.legal_valid_until, s.reported_on, source), source, filename)
+        return self._report(statuses, self.legal_status_change(source), source, filename)
 
     def report_activity(self, activities, source, filename=None):
         return self._report(activities, lambda inst, a: inst.report_activity(
             a.year, list(a.rows), source), source, filename)
-
-    def on_upstream(self, envelope):
-        """Facts published on the bus by other provincial HR systems."""
-        from services.registry import facts
-        from shared.integration import PoisonMessage, position_of
-        kind = envelope["type"]
-        try:
-            if kind == "pinggu.external.LegalRegistration.v1":
-                fact, change = facts.legal_status_from_event(envelope["data"]), \
-                    lambda inst, s: inst.report_legal_status(
-                        s.status, s.legal_valid_until, s.reported_on, envelope["source"])
-            elif kind == "pinggu.external.CertificationActivity.v1":
-                fact, change = facts.activity_from_event(envelope["data"]), \
-                    lambda inst, a: inst.report_activity(a.year, list(a.rows),
-                                                         envelope["source"])
-            else:
-                return False
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PoisonMessage(f"{kind}: {exc}")
-
-        def handle(processing_event):
-            institution = self.get_or_none(case_id(fact.uscc))
-            if institution is None:
-                raise PoisonMessage(f"{kind}: institution {fact.uscc} is not filed")
-            if change(institution, fact):
-                processing_event.collect_events(institution)
-        return self.process_upstream(envelope["source"], position_of(envelope), handle)
 
     def view(self, institution):
         return dict(institution.filing, in_scope=institution.filing["cohort"] in IN_SCOPE_2023,

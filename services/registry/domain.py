@@ -37,7 +37,10 @@ class Institution(CaseAggregate):
     # -- facts from other provincial HR systems ----------------------------------------
     def report_legal_status(self, status, legal_valid_until, reported_on, source):
         current = self.legal_status
-        new = {"status": status, "legal_valid_until": legal_valid_until}
+        # The report date too: a newer report of the same status is what later, older
+        # reports are ordered against (facts.supersedes).
+        new = {"status": status, "legal_valid_until": legal_valid_until,
+               "reported_on": reported_on}
         if current and {k: current[k] for k in new} == new:
             return False
         self._legal_status_reported(uscc=self.uscc, status=status,
@@ -51,12 +54,20 @@ class Institution(CaseAggregate):
         self.legal_status = {"status": status, "legal_valid_until": legal_valid_until,
                              "reported_on": reported_on, "source": source}
 
-    def report_activity(self, year, rows, source):
-        if self.activity.get(str(year)) == rows:
+    def report_activity(self, year, rows, source, reported_on=None):
+        if self.activity.get(str(year)) == rows and \
+                self.activity_reported_on(year) == reported_on:
             return False
-        self._activity_reported(uscc=self.uscc, year=year, rows=rows, source=source)
+        self._activity_reported(uscc=self.uscc, year=year, rows=rows, source=source,
+                                reported_on=reported_on)
         return True
 
+    def activity_reported_on(self, year):
+        """The report date of the year's recorded activity (None: a file, or not given)."""
+        return self.__dict__.get("_activity_dates", {}).get(str(year))
+
     @event("ActivityReported")
-    def _activity_reported(self, uscc: str, year: int, rows: list, source: str):
+    def _activity_reported(self, uscc: str, year: int, rows: list, source: str,
+                           reported_on: str = None):
         self.activity[str(year)] = rows
+        self.__dict__.setdefault("_activity_dates", {})[str(year)] = reported_on

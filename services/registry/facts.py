@@ -4,7 +4,7 @@ the legal-person registration status (民政/市场监管) and the yearly certif
 Both forms are documented in docs/forms.md and the events in docs/events.md; either way
 they become the same registry events (LegalStatusReported, ActivityReported).
 """
-import datetime
+import json
 from dataclasses import asdict, dataclass
 
 from shared import xlsx
@@ -46,13 +46,15 @@ class Activity:
     uscc: str
     year: int
     rows: tuple  # ({"occupation", "level", "certified"}, ...)
+    reported_on: str | None = None  # an external report's date (files give none)
 
     def to_dict(self):
-        return {"uscc": self.uscc, "year": self.year, "rows": list(self.rows)}
+        return {"uscc": self.uscc, "year": self.year, "rows": list(self.rows),
+                "reported_on": self.reported_on}
 
     @classmethod
     def from_dict(cls, d):
-        return cls(d["uscc"], d["year"], tuple(d["rows"]))
+        return cls(d["uscc"], d["year"], tuple(d["rows"]), d.get("reported_on"))
 
 
 def _uscc(row):
@@ -118,21 +120,49 @@ def _not_empty(out, path, name):
         raise BadInput("the file has no rows", file=name or os.path.basename(str(path)))
 
 
-def legal_status_from_event(data):
-    """The external event's data, checked like a row (PoisonMessage-worthy if wrong)."""
-    code = uscc.normalise(str(data["uscc"]))
-    if uscc.problem(code) or data["status"] not in STATUSES:
-        raise ValueError(f"invalid legal status event: {data!r}")
-    until = data.get("legal_valid_until")
-    if until:
-        datetime.date.fromisoformat(until)
-    return LegalStatus(code, STATUSES[data["status"]], until, data["reported_on"])
-
-
-def activity_from_event(data):
-    code = uscc.normalise(str(data["uscc"]))
+def legal_status_from_event(fact):
+    """The external fact (a shared.contracts.external.LegalRegistration), its values
+    checked like a row's; ValueError if one is wrong (the message is refused)."""
+    code = uscc.normalise(fact.uscc)
     if uscc.problem(code):
-        raise ValueError(f"invalid USCC in activity event: {data!r}")
-    rows = tuple({"occupation": r["occupation"], "level": int(r["level"]),
-                  "certified": int(r["certified"])} for r in data["rows"])
-    return Activity(code, int(data["year"]), rows)
+        raise ValueError(f"invalid USCC {code}: {uscc.problem(code)}")
+    if fact.status not in STATUSES:
+        raise ValueError(f"unknown status {fact.status!r}: one of valid, expired, "
+                         "annual-report-problem")
+    return LegalStatus(code, STATUSES[fact.status], fact.legal_valid_until or None,
+                       fact.reported_on)
+
+
+def activity_from_event(fact):
+    """The external fact (a shared.contracts.external.CertificationActivity)."""
+    code = uscc.normalise(fact.uscc)
+    if uscc.problem(code):
+        raise ValueError(f"invalid USCC {code}: {uscc.problem(code)}")
+    rows = tuple({"occupation": r.occupation, "level": r.level, "certified": r.certified}
+                 for r in fact.rows)
+    return Activity(code, fact.year, rows, fact.reported_on or None)
+
+
+def report_order(report):
+    """The order of legal-status reports of one institution: by their report date (报告日期),
+    the newest winning whatever order they arrive in. Two reports of the same date are
+    ordered by their content, so the result does not depend on arrival either."""
+    return (report["reported_on"], report["status"], report.get("legal_valid_until") or "")
+
+
+def activity_supersedes(fact, institution):
+    """Whether a year's reported Activity should replace the recorded one: a report with a
+    date replaces one with an earlier date (or its equal, ordered by its rows); without
+    dates on both sides, the one processed last stands."""
+    current = institution.activity_reported_on(fact.year)
+    if fact.reported_on is None or current is None:
+        return True
+    recorded = json.dumps(institution.activity.get(str(fact.year)), sort_keys=True)
+    return (fact.reported_on, json.dumps(list(fact.rows), sort_keys=True)) > (current,
+                                                                               recorded)
+
+
+def supersedes(fact, current):
+    """Whether a reported LegalStatus should replace the institution's current one (a dict
+    as Institution.legal_status holds it, or None): only a newer report does."""
+    return current is None or report_order(fact.to_dict()) > report_order(current)

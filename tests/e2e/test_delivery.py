@@ -108,8 +108,7 @@ def test_a_consumer_killed_while_handling_events_gives_exactly_one_verdict_each(
 
 def test_poison_messages_are_dead_lettered_and_the_service_keeps_serving(own_cluster, tmp_path):
     cluster = own_cluster.start().open_campaign()
-    # Malformed JSON: dead-lettered at once. A well-formed event the handler cannot process
-    # (no data it needs): retried up to the delivery limit, then dead-lettered.
+    # Malformed JSON, and data that does not fit its type's contract: dead-lettered at once.
     publish(cluster, "evaluation.CaseFile.Scored", b"{not json")
     unprocessable = {"specversion": "1.0", "id": "poison-1", "source": "/pinggu/evaluation",
                      "type": "pinggu.evaluation.CaseFile.Scored.v1", "sequence": "999999",
@@ -118,8 +117,16 @@ def test_poison_messages_are_dead_lettered_and_the_service_keeps_serving(own_clu
     # Another system passing for evaluation: refused at once, whatever it carries.
     forged = dict(unprocessable, id="forged-1", source="/hr/intruder", sequence="1")
     publish(cluster, "evaluation.CaseFile.Scored", json.dumps(forged))
-    wait_for(lambda: queue_depth(cluster, "decisions.dead-letter") == 3, timeout=60,
-             what="the three poison messages in the dead-letter queue")
+    # Data that fits the contract but that the handler fails on (no `derived` facts): retried
+    # up to the delivery limit, then dead-lettered.
+    failing = dict(unprocessable, id="poison-2", sequence="999998",
+                   type="pinggu.evaluation.CaseFile.SelfAssessed.v1",
+                   data={"uscc": factories.institution(20, city="140700").uscc, "staff": {},
+                         "self_score": 80, "activity": [], "submitted_on": "2023-08-28",
+                         "on_time": True, "derived": {}})
+    publish(cluster, "evaluation.CaseFile.SelfAssessed", json.dumps(failing))
+    wait_for(lambda: queue_depth(cluster, "decisions.dead-letter") == 4, timeout=60,
+             what="the four poison messages in the dead-letter queue")
 
     # The service goes on: it answers and decides a real case.
     row = factories.institution(21, cohort=2020, city="140700")
@@ -129,3 +136,4 @@ def test_poison_messages_are_dead_lettered_and_the_service_keeps_serving(own_clu
     assert case["outcome"] == "同意延续备案"
     log = open(f"{cluster.logdir}/decisions.log", encoding="utf-8").read()
     assert "inbox.poison_message" in log and "inbox.handler_failed" in log
+    assert "pinggu.evaluation.CaseFile.Scored.v1: uscc: missing" in log  # the field named

@@ -1,0 +1,221 @@
+"""What a contract is: a frozen dataclass per integration event type and version, its data
+read from and written to JSON, and the JSON Schema (2020-12) derived from its fields.
+
+Standard library only. The field types a contract may use are few on purpose, so each
+maps to one JSON Schema: str, int, bool, Number (int or float), Date (an ISO date string),
+dict (an open object), list[T], T | None, and other contract shapes (nested dataclasses).
+A field that older events lack has the default ABSENT: it is left out of the data, and it
+is not required by the schema. Readers ignore fields they do not know (docs/events.md,
+Versioning)."""
+import dataclasses
+import datetime
+import types
+import typing
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_BASE = "/schemas/"  # served by the portal (services/notices/portal.py)
+
+
+class _Absent:
+    """A field the event does not carry (older events, or nothing to say)."""
+
+    def __repr__(self):
+        return "ABSENT"
+
+    def __bool__(self):
+        return False
+
+
+ABSENT = _Absent()
+
+Number = typing.Annotated[float, "number"]  # a JSON number: 85 or 72.5
+Date = typing.Annotated[str, "date"]  # YYYY-MM-DD
+
+
+class ContractError(ValueError):
+    """Data that does not fit its contract."""
+
+
+def absent():
+    return dataclasses.field(default=ABSENT)
+
+
+# -- the registry of event contracts --------------------------------------------------
+_BY_TYPE = {}
+
+
+def event(type_name, routing_key, *, summary):
+    """Declare a dataclass as the contract of one event type and version."""
+    def register(cls):
+        cls = dataclasses.dataclass(frozen=True)(cls)
+        cls.TYPE, cls.ROUTING_KEY, cls.SUMMARY = type_name, routing_key, summary
+        if type_name in _BY_TYPE:
+            raise RuntimeError(f"two contracts for {type_name}")
+        _BY_TYPE[type_name] = cls
+        return cls
+    return register
+
+
+def shape(cls):
+    """Declare a dataclass as a shape nested in events (a filing, a publication row)."""
+    return dataclasses.dataclass(frozen=True)(cls)
+
+
+def all_events():
+    return dict(sorted(_BY_TYPE.items()))
+
+
+def contract_for(type_name):
+    return _BY_TYPE.get(type_name)
+
+
+def schema_url(type_name):
+    return f"{SCHEMA_BASE}{type_name}.json"
+
+
+# -- reading and writing data ------------------------------------------------------------
+def _hints(cls):
+    return typing.get_type_hints(cls, include_extras=True)
+
+
+def from_data(cls, data, path=""):
+    """The contract instance of a JSON object; ContractError naming the field if it does
+    not fit. Unknown fields are ignored."""
+    if not isinstance(data, dict):
+        raise ContractError(f"{path or 'data'}: expected an object")
+    hints, values = _hints(cls), {}
+    for field in dataclasses.fields(cls):
+        where = f"{path}.{field.name}" if path else field.name
+        if field.name not in data:
+            if field.default is ABSENT:
+                continue
+            raise ContractError(f"{where}: missing")
+        values[field.name] = _read(hints[field.name], data[field.name], where)
+    return cls(**values)
+
+
+def _read(hint, value, where):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Annotated:
+        kind = args[1]
+        if kind == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ContractError(f"{where}: expected a number, got {value!r}")
+            return value
+        if kind == "date":
+            if not isinstance(value, str):
+                raise ContractError(f"{where}: expected a date YYYY-MM-DD, got {value!r}")
+            try:
+                datetime.date.fromisoformat(value)
+            except ValueError:
+                raise ContractError(f"{where}: expected a date YYYY-MM-DD, got {value!r}")
+            return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _read(inner, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ContractError(f"{where}: expected an array")
+        return [_read(args[0], item, f"{where}[{n}]") for n, item in enumerate(value)]
+    if dataclasses.is_dataclass(hint):
+        return from_data(hint, value, where)
+    if hint is dict:
+        if not isinstance(value, dict):
+            raise ContractError(f"{where}: expected an object")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ContractError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ContractError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ContractError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise TypeError(f"{where}: no reading for {hint!r}")
+
+
+def to_data(instance):
+    """The JSON object of a contract instance (ABSENT fields left out)."""
+    return {f.name: _write(getattr(instance, f.name)) for f in dataclasses.fields(instance)
+            if getattr(instance, f.name) is not ABSENT}
+
+
+def _write(value):
+    if dataclasses.is_dataclass(value):
+        return to_data(value)
+    if isinstance(value, list):
+        return [_write(v) for v in value]
+    return value
+
+
+def of_event(cls, domain_event):
+    """The contract instance of a domain event, from its fields. A field of the event that
+    the contract does not declare is an error: the contract must be changed first."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    extra = set(domain_event.__dict__) - names - set(ENVELOPE_FIELDS)
+    if extra:
+        raise ContractError(f"{cls.TYPE} declares no field {', '.join(sorted(extra))}: "
+                            "add it to shared/contracts (a new field is additive)")
+    missing = [f.name for f in dataclasses.fields(cls)
+               if f.default is not ABSENT and f.name not in domain_event.__dict__]
+    if missing:
+        raise ContractError(f"{cls.TYPE}: the event has no {', '.join(missing)}, which the "
+                            "contract requires")
+    return cls(**{name: domain_event.__dict__[name] for name in names
+                  if name in domain_event.__dict__})
+
+
+# The domain event's own bookkeeping, carried by the envelope instead.
+ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp", "meta",
+                   "originator_topic")
+
+
+# -- JSON Schema ----------------------------------------------------------------------------
+def json_schema(cls):
+    """The JSON Schema (2020-12) of a contract's data."""
+    defs = {}
+    body = _object_schema(cls, defs)
+    schema = {"$schema": SCHEMA_DIALECT, "$id": schema_url(cls.TYPE), "title": cls.TYPE,
+              "description": cls.SUMMARY, **body}
+    if defs:
+        schema["$defs"] = dict(sorted(defs.items()))
+    return schema
+
+
+def _object_schema(cls, defs):
+    hints, properties, required = _hints(cls), {}, []
+    for field in dataclasses.fields(cls):
+        properties[field.name] = _schema(hints[field.name], defs)
+        if field.default is ABSENT:
+            continue
+        required.append(field.name)
+    out = {"type": "object", "properties": properties, "required": required}
+    if cls.__doc__ and not hasattr(cls, "TYPE"):
+        out["description"] = " ".join(cls.__doc__.split())
+    return out
+
+
+def _schema(hint, defs):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Annotated:
+        return {"type": "number"} if args[1] == "number" else {"type": "string",
+                                                               "format": "date"}
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        (only,) = inner
+        return {"anyOf": [_schema(only, defs), {"type": "null"}]}
+    if origin is list:
+        return {"type": "array", "items": _schema(args[0], defs)}
+    if dataclasses.is_dataclass(hint):
+        if hint.__name__ not in defs:
+            defs[hint.__name__] = None  # reserve (shapes do not nest themselves)
+            defs[hint.__name__] = _object_schema(hint, defs)
+        return {"$ref": f"#/$defs/{hint.__name__}"}
+    return {dict: {"type": "object"}, bool: {"type": "boolean"}, int: {"type": "integer"},
+            str: {"type": "string"}}[hint]
