@@ -87,6 +87,8 @@ class ServiceApplication(Application):
             db.require_provisioned(config, self.schema)
             env = config.pg_env(self.schema, create_table=False)
         self.config = config
+        # Called after each commit of new events (the followers wake on it: issue 14).
+        self.commit_listeners = []
         super().__init__(env)
 
     @property
@@ -171,6 +173,12 @@ class ServiceApplication(Application):
             self._notify(recordings)
             return True
         raise ConcurrentUpdate(f"gave up on {source}#{position} after repeated conflicts")
+
+    def _notify(self, recordings):
+        super()._notify(recordings)
+        if recordings:
+            for listener in self.commit_listeners:
+                listener()
 
     def attach_projections(self, classes):
         """Build the read tables of these projections and hold them by name, as the

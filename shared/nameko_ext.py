@@ -9,6 +9,8 @@ from nameko.messaging import Consumer, QueueConsumer
 
 from shared import bus, config as config_module, integration, log
 
+# A commit in this process wakes the follow loop at once; this is how long it waits for
+# one before looking anyway, for what other instances of the service committed.
 IDLE_SLEEP = 0.1
 # Inbox messages being handled in this process (one service per process), for `settled`.
 IN_FLIGHT = {"count": 0}
@@ -37,6 +39,8 @@ class EventStore(DependencyProvider):
         self.clock = Clock(self.config)
         self.running = True
         self.stopped = threading.Event()  # green under eventlet
+        self.woken = threading.Event()
+        self.app.commit_listeners.append(self.woken.set)
         self.log = log.get("eventstore").bind(service=self.app.schema)
 
     def start(self):
@@ -63,6 +67,8 @@ class EventStore(DependencyProvider):
         failures = 0
         last_tick = 0.0
         while self.running:
+            # Cleared before the round: a commit during it makes the next wait return at once.
+            self.woken.clear()
             try:
                 busy = sum(p.catch_up() for p in self.projections)
                 if self.tick is not None and time.monotonic() - last_tick >= TICK_INTERVAL:
@@ -77,7 +83,7 @@ class EventStore(DependencyProvider):
                 eventlet.sleep(min(5.0, 0.2 * 2 ** failures))
                 continue
             if not busy:
-                eventlet.sleep(IDLE_SLEEP)
+                self.woken.wait(IDLE_SLEEP)
 
     def settled(self):
         """How much this service still has to do: events not yet published or projected,

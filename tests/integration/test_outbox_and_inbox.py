@@ -78,6 +78,50 @@ def test_the_outbox_publishes_in_order_and_resumes_after_a_crash(environment, re
         connection.release()
 
 
+def test_a_batch_is_one_message_per_event_confirmed_once_in_order(environment, registry):
+    """Issue 14: the batch goes out before the confirms are awaited, but each event is
+    still its own CloudEvent message, in the log's order."""
+    config, _ = environment
+    outbox = Outbox(registry, config)
+    outbox.publish_pending()  # what earlier tests left
+    connection, queue = listen(config)
+    waits = []
+    try:
+        rows = file(registry, *range(7100, 7160))
+        real_wait = outbox._wait_for_confirms
+        outbox._wait_for_confirms = lambda: (waits.append(outbox._sent), real_wait())
+        assert outbox.publish_pending() == 60
+        assert len(waits) == 1  # one wait for the whole batch
+        assert outbox._confirmed == outbox._sent
+        bodies = drain(connection, queue)
+        assert [e["data"]["filing"]["uscc"] for e in bodies] == [r["uscc"] for r in rows]
+        assert len({e["id"] for e in bodies}) == 60
+        assert outbox.position() == registry.recorder.max_notification_id()
+    finally:
+        outbox.close()
+        connection.release()
+
+
+def test_a_nacked_batch_is_not_recorded_and_goes_again(environment, registry):
+    config, _ = environment
+    outbox = Outbox(registry, config)
+    try:
+        outbox.publish_pending()
+        before = outbox.position()
+        file(registry, 7200, 7201)
+        outbox._connect()
+        real_ack = outbox._on_ack
+        outbox._channel.events["basic_ack"].discard(real_ack)
+        outbox._channel.events["basic_ack"].add(outbox._on_nack)  # the broker says no
+        with pytest.raises(Exception):
+            outbox.publish_pending()
+        assert outbox.position() == before
+        assert outbox.publish_pending() == 2  # a fresh channel: sent again, confirmed
+        assert outbox.position() == before + 2
+    finally:
+        outbox.close()
+
+
 def test_only_one_outbox_publishes_at_a_time(environment, registry):
     config, _ = environment
     one, two = Outbox(registry, config), Outbox(registry, config)
