@@ -89,6 +89,8 @@ class ServiceApplication(Application):
         self.config = config
         # Called after each commit of new events (the followers wake on it: issue 14).
         self.commit_listeners = []
+        # Set by the running service: upstream events recorded together (group_commit).
+        self.group_commit = None
         super().__init__(env)
 
     @property
@@ -173,6 +175,14 @@ class ServiceApplication(Application):
             self._notify(recordings)
             return True
         raise ConcurrentUpdate(f"gave up on {source}#{position} after repeated conflicts")
+
+    def _record(self, processing_event):
+        if self.group_commit is not None and processing_event.tracking is not None:
+            return self.group_commit.record(processing_event)
+        return self._record_alone(processing_event)
+
+    def _record_alone(self, processing_event):
+        return super()._record(processing_event)
 
     def _notify(self, recordings):
         super()._notify(recordings)

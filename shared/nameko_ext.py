@@ -32,6 +32,8 @@ class EventStore(DependencyProvider):
         self.config = config_module.load()
         self.app = self.app_factory(self.config)
         self.projections = self.app.attach_projections(self.projection_classes)
+        from shared.group_commit import GroupCommit
+        self.app.group_commit = GroupCommit(self.app)
         self.app.settled = self.settled
         from shared.outbox import Outbox
         self.outbox = Outbox(self.app, self.config)
