@@ -5,7 +5,7 @@ PINGGU := $(VENV)/bin/pinggu
 SUPERVISORD := $(VENV)/bin/supervisord -c etc/supervisord.conf
 SUPERVISORCTL := $(VENV)/bin/supervisorctl -c etc/supervisord.conf
 
-.PHONY: venv up down status demo test bench chaos chaos-ci clean
+.PHONY: venv up down status demo test bench bench-national bench-national-short chaos chaos-ci clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,14 @@ test: venv
 
 bench: venv
 	$(PY) bench/run.py
+
+# The national campaign at 1k, 10k and 100k institutions, 2 instances per service (long);
+# the short one (N = 2,000, for CI) stops at the verdicts.
+bench-national: venv
+	$(PY) bench/national.py --institutions 1000,10000,100000
+
+bench-national-short: venv
+	$(PY) bench/national.py --institutions 2000 --no-publish
 
 # The fault-injection suite (tests/chaos, docs/operations.md): the province campaign under
 # faults against a clean reference. `chaos` restarts the machine's RabbitMQ and PostgreSQL
