@@ -9,9 +9,9 @@ from nameko.messaging import Consumer, QueueConsumer
 
 from shared import bus, config as config_module, integration, log
 
-# A commit in this process wakes the follow loop at once; this is how long it waits for
-# one before looking anyway, for what other instances of the service committed.
-IDLE_SLEEP = 0.1
+# A commit in any instance wakes the follow loop (shared/wakeup.py); this is how long it
+# waits for one before looking anyway, in case a notification was lost.
+IDLE_SLEEP = 0.5
 # Inbox messages being handled in this process (one service per process), for `settled`.
 IN_FLIGHT = {"count": 0}
 TICK_INTERVAL = 1.0
@@ -42,22 +42,27 @@ class EventStore(DependencyProvider):
         self.running = True
         self.stopped = threading.Event()  # green under eventlet
         self.woken = threading.Event()
-        self.app.commit_listeners.append(self.woken.set)
+        from shared.wakeup import Wakeup
+        self.wakeup = Wakeup(self.config, self.app.schema, self.woken)
+        self.app.commit_listeners.append(self.wakeup.on_commit)
         self.log = log.get("eventstore").bind(service=self.app.schema)
 
     def start(self):
         self.container.spawn_managed_thread(self._follow, identifier="eventstore.follow")
+        self.wakeup.start(self.container.spawn_managed_thread)
 
     def stop(self):
         """Let the follow loop finish its round before closing what it uses; the pools
         are left to the process's exit (closing a connection under a greenthread that is
         still using it could hang the stop)."""
         self.running = False
+        self.wakeup.stop()
         self.stopped.wait(timeout=5)
         self.outbox.close()
 
     def kill(self):
         self.running = False
+        self.wakeup.stop()
 
     def _follow(self):
         try:
