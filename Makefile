@@ -8,7 +8,7 @@ SUPERVISORCTL := $(VENV)/bin/supervisorctl -c etc/supervisord.conf
 # The demo clerk's desk password (a demo's only: `pinggu operator password` sets real ones).
 DEMO_PASSWORD := taiyuan-demo-2023
 
-.PHONY: venv up down status demo test bench chaos chaos-ci clean schemas
+.PHONY: venv up down status demo test bench chaos chaos-ci clean schemas bench-national bench-national-short
 
 venv: $(VENV)/.installed
 
@@ -60,6 +60,14 @@ schemas: venv
 
 bench: venv
 	$(PY) bench/run.py
+
+# The national campaign at 1k, 10k and 100k institutions, 2 instances per service (long);
+# the short one (N = 2,000, for CI) stops at the verdicts.
+bench-national: venv
+	$(PY) bench/national.py --institutions 1000,10000,100000
+
+bench-national-short: venv
+	$(PY) bench/national.py --institutions 2000 --no-publish
 
 # The fault-injection suite (tests/chaos, docs/operations.md): the province campaign under
 # faults against a clean reference. `chaos` restarts the machine's RabbitMQ and PostgreSQL

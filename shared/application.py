@@ -72,6 +72,10 @@ class ServiceApplication(Application):
             db.require_provisioned(config, self.schema)
             env = config.pg_env(self.schema, create_table=False)
         self.config = config
+        # Called after each commit of new events (the followers wake on it: issue 14).
+        self.commit_listeners = []
+        # Set by the running service: upstream events recorded together (group_commit).
+        self.group_commit = None
         super().__init__(env)
 
     @property
@@ -156,6 +160,20 @@ class ServiceApplication(Application):
             self._notify(recordings)
             return True
         raise ConcurrentUpdate(f"gave up on {source}#{position} after repeated conflicts")
+
+    def _record(self, processing_event):
+        if self.group_commit is not None and processing_event.tracking is not None:
+            return self.group_commit.record(processing_event)
+        return self._record_alone(processing_event)
+
+    def _record_alone(self, processing_event):
+        return super()._record(processing_event)
+
+    def _notify(self, recordings):
+        super()._notify(recordings)
+        if recordings:
+            for listener in self.commit_listeners:
+                listener()
 
     def attach_projections(self, classes):
         """Build the read tables of these projections and hold them by name, as the

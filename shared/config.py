@@ -156,9 +156,11 @@ class Config:
             # service must not try to create them; a reader never does.
             "CREATE_TABLE": "yes" if create_table else "no",
             # Small pools: PostgreSQL's default of 100 connections is shared by every
-            # service of every cluster on the machine (tests run several at once).
-            "POSTGRES_POOL_SIZE": "2",
-            "POSTGRES_POOL_MAX_OVERFLOW": "3",
+            # service of every cluster on the machine (tests run several at once). Five
+            # kept open, none beyond: an overflow connection was opened and closed per
+            # checkout under load, a new backend each time (issue 14).
+            "POSTGRES_POOL_SIZE": "5",
+            "POSTGRES_POOL_MAX_OVERFLOW": "0",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_PRE_PING": "yes",
         }

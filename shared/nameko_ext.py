@@ -9,7 +9,9 @@ from nameko.messaging import Consumer, QueueConsumer
 
 from shared import bus, config as config_module, integration, log
 
-IDLE_SLEEP = 0.1
+# A commit in any instance wakes the follow loop (shared/wakeup.py); this is how long it
+# waits for one before looking anyway, in case a notification was lost.
+IDLE_SLEEP = 0.5
 # Inbox messages being handled in this process (one service per process), for `settled`.
 IN_FLIGHT = {"count": 0}
 TICK_INTERVAL = 1.0
@@ -30,6 +32,8 @@ class EventStore(DependencyProvider):
         self.config = config_module.load()
         self.app = self.app_factory(self.config)
         self.projections = self.app.attach_projections(self.projection_classes)
+        from shared.group_commit import GroupCommit
+        self.app.group_commit = GroupCommit(self.app)
         self.app.settled = self.settled
         from shared.outbox import Outbox
         self.outbox = Outbox(self.app, self.config)
@@ -37,21 +41,28 @@ class EventStore(DependencyProvider):
         self.clock = Clock(self.config)
         self.running = True
         self.stopped = threading.Event()  # green under eventlet
+        self.woken = threading.Event()
+        from shared.wakeup import Wakeup
+        self.wakeup = Wakeup(self.config, self.app.schema, self.woken)
+        self.app.commit_listeners.append(self.wakeup.on_commit)
         self.log = log.get("eventstore").bind(service=self.app.schema)
 
     def start(self):
         self.container.spawn_managed_thread(self._follow, identifier="eventstore.follow")
+        self.wakeup.start(self.container.spawn_managed_thread)
 
     def stop(self):
         """Let the follow loop finish its round before closing what it uses; the pools
         are left to the process's exit (closing a connection under a greenthread that is
         still using it could hang the stop)."""
         self.running = False
+        self.wakeup.stop()
         self.stopped.wait(timeout=5)
         self.outbox.close()
 
     def kill(self):
         self.running = False
+        self.wakeup.stop()
 
     def _follow(self):
         try:
@@ -63,6 +74,8 @@ class EventStore(DependencyProvider):
         failures = 0
         last_tick = 0.0
         while self.running:
+            # Cleared before the round: a commit during it makes the next wait return at once.
+            self.woken.clear()
             try:
                 busy = sum(p.catch_up() for p in self.projections)
                 if self.tick is not None and time.monotonic() - last_tick >= TICK_INTERVAL:
@@ -77,7 +90,7 @@ class EventStore(DependencyProvider):
                 eventlet.sleep(min(5.0, 0.2 * 2 ** failures))
                 continue
             if not busy:
-                eventlet.sleep(IDLE_SLEEP)
+                self.woken.wait(IDLE_SLEEP)
 
     def settled(self):
         """How much this service still has to do: events not yet published or projected,

@@ -23,14 +23,15 @@ def cmd_roster_import(args, cluster):
 
 
 def cmd_sample_province(args, cluster):
-    from services.registry.sample import sample_province, write_roster
-    rows = sample_province(args.seed)
+    from services.registry.sample import sample_province, write_rosters
+    rows = sample_province(args.seed, args.institutions)
     parent_of(args.out)
-    write_roster(rows, args.out)
+    # More rows than one import reads go in several files (out-1.xlsx, ...).
+    files = write_rosters(rows, args.out)
     in_scope = sum(1 for r in rows if r.cohort in COHORTS)
     emit(args, {"out": args.out, "institutions": len(rows), "in_scope": in_scope,
-                "seed": args.seed},
-         lambda r: print(f"{r['out']}: {r['institutions']} institutions "
+                "seed": args.seed, "files": files},
+         lambda r: print(f"{', '.join(r['files'])}: {r['institutions']} institutions "
                          f"({r['in_scope']} in scope), seed {r['seed']}"))
 
 
@@ -57,6 +58,8 @@ def register(commands):
                          needs_operator=False)
     p.add_argument("--out", required=True, metavar="FILE")
     p.add_argument("--seed", type=int, default=2023)
+    p.add_argument("--institutions", type=int, default=862, metavar="N",
+                   help="how many, in the sample's proportions (issue 14)")
 
     p = commands.command("institutions", cmd_institutions, "list filed institutions")
     jurisdiction_option(p)

@@ -1,15 +1,19 @@
 """A generated sample province: 862 filed institutions with the counts of the 2023
-campaign (DESIGN.md §1), for demos and acceptance runs.
+campaign (DESIGN.md §1), for demos and acceptance runs; or, for benchmarks, N institutions
+in the same proportions of kinds, levels, cohorts and validity (issue 14).
 
 Everything follows from the seed through one random.Random, so the same seed always
 gives the same province. Counts that the acceptance checks rely on are exact, not drawn:
 the category/level split per cohort group, the number of filings already expired before
-the campaign, expiring during it, and legal registrations expired.
+the campaign, expiring during it, and legal registrations expired. At another size every
+count is the 862's scaled (largest remainders, so the total is exactly N).
 """
 
 import datetime as dt
 import random
 
+from shared import xlsx
+from shared.errors import BadInput
 from shared.language import jurisdictions as cities, uscc
 from shared.language.outcomes import COHORTS
 from services.registry.filing import Category, Level
@@ -134,28 +138,41 @@ _NAME_PATTERNS = {
 }
 
 
-def sample_province(seed: int = 2023) -> list[RosterRow]:
-    """The 862 institutions of a plausible Shanxi, the same for the same seed."""
+SAMPLE_SIZE = 862
+MAX_INSTITUTIONS = 1_000_000
+# Tries at a fresh name before a numbered one: the patterns give the sample province
+# enough distinct names, a nation of 100,000 institutions not.
+NAME_TRIES = 10000
+
+
+def sample_province(seed: int = 2023, institutions: int = SAMPLE_SIZE) -> list[RosterRow]:
+    """The institutions of a plausible Shanxi, the same for the same seed; 862 (the
+    notice's counts) unless `institutions` says how many."""
+    if not isinstance(institutions, int) or not 1 <= institutions <= MAX_INSTITUTIONS:
+        raise BadInput(f"institutions must be a whole number from 1 to {MAX_INSTITUTIONS}, "
+                       f"not {institutions!r}")
+    counts = _scaled_counts(institutions)
     rng = random.Random(seed)
     specs = []  # (category, level, published_on)
-    for (category, level), n in BATCH_2019_COUNTS.items():
+    for (category, level), n in counts["2019"].items():
         specs += [(category, level, BATCH_2019_DATE)] * n
-    for (category, level), n in IN_SCOPE_COUNTS.items():
+    for (category, level), n in counts["in scope"].items():
         # Roughly half each year, varying with the seed.
         n2020 = round(n * rng.uniform(0.42, 0.58))
         specs += [(category, level, rng.choice(BATCHES_2020)) for _ in range(n2020)]
         specs += [(category, level, rng.choice(BATCHES_2021)) for _ in range(n - n2020)]
-    for (category, level), n in BATCH_2022_COUNTS.items():
+    for (category, level), n in counts["2022"].items():
         specs += [(category, level, BATCH_2022_DATE)] * n
 
     city_of = _assign_cities(rng, specs)
-    valid_until = _assign_validity(rng, specs)
-    legal = _assign_legal_validity(rng, len(specs))
+    valid_until = _assign_validity(rng, specs, counts["expired"], counts["expiring"])
+    legal = _assign_legal_validity(rng, len(specs), counts["legal expired"])
 
     codes, names, rows = set(), set(), []
+    numbered = {}
     for i, (category, level, published_on) in enumerate(specs):
         city = city_of.get(i)
-        prefix, name = _name(rng, category, level, city, names)
+        prefix, name = _name(rng, category, level, city, names, numbered)
         code = _uscc(rng, prefix, city, codes)
         rows.append(RosterRow(
             uscc=code, name=name, category=category.value, level=level.value,
@@ -163,6 +180,45 @@ def sample_province(seed: int = 2023) -> list[RosterRow]:
             scope=_scope(rng, category), legal_valid_until=legal[i]))
     rows.sort(key=lambda r: (r.published_on, r.uscc))
     return rows
+
+
+def _scaled_counts(n):
+    """The sample's counts scaled to n institutions: the 18 (batch, category, level)
+    cells by largest remainders so they add up to n exactly; the validity counts
+    rounded. At n = 862 they are the sample's own."""
+    cells = [("2019", key, count) for key, count in BATCH_2019_COUNTS.items()] + \
+        [("in scope", key, count) for key, count in IN_SCOPE_COUNTS.items()] + \
+        [("2022", key, count) for key, count in BATCH_2022_COUNTS.items()]
+    exact = [count * n / SAMPLE_SIZE for _, _, count in cells]
+    scaled = [int(x) for x in exact]
+    by_remainder = sorted(range(len(cells)), key=lambda k: (scaled[k] - exact[k], k))
+    for k in by_remainder[:n - sum(scaled)]:
+        scaled[k] += 1
+    counts = {"2019": {}, "in scope": {}, "2022": {}}
+    for (batch, key, _), count in zip(cells, scaled):
+        counts[batch][key] = count
+    older = sum(scaled[:len(BATCH_2019_COUNTS) + len(IN_SCOPE_COUNTS)])
+    expired = round(EXPIRED_BEFORE_CAMPAIGN * n / SAMPLE_SIZE)
+    counts["expired"] = min(expired, older)
+    counts["expiring"] = min(round(EXPIRING_DURING_CAMPAIGN * n / SAMPLE_SIZE),
+                             older - counts["expired"])
+    counts["legal expired"] = round(LEGAL_EXPIRED * n / SAMPLE_SIZE)
+    return counts
+
+
+def write_rosters(rows, path, per_file=xlsx.MAX_ROWS - 1):
+    """Write the rows as roster files of at most `per_file` rows each (an import reads
+    at most xlsx.MAX_ROWS rows, the header included): `path` itself when they fit in one,
+    else path-1.xlsx, path-2.xlsx, ... Returns the paths written."""
+    if len(rows) <= per_file:
+        write_roster(rows, path)
+        return [path]
+    stem = path[:-5] if path.endswith(".xlsx") else path
+    paths = []
+    for part, start in enumerate(range(0, len(rows), per_file), 1):
+        paths.append(f"{stem}-{part}.xlsx")
+        write_roster(rows[start:start + per_file], paths[-1])
+    return paths
 
 
 def _assign_cities(rng, specs):
@@ -195,12 +251,12 @@ def _add_years(day, years):
         return day.replace(year=day.year + years, day=28)
 
 
-def _assign_validity(rng, specs):
+def _assign_validity(rng, specs, expired_count, expiring_count):
     # Only filings from before 2022 can plausibly have run out by September 2023.
     older = [i for i, spec in enumerate(specs) if spec[2].year < 2022]
-    chosen = rng.sample(older, EXPIRED_BEFORE_CAMPAIGN + EXPIRING_DURING_CAMPAIGN)
-    expired = set(chosen[:EXPIRED_BEFORE_CAMPAIGN])
-    during = set(chosen[EXPIRED_BEFORE_CAMPAIGN:])
+    chosen = rng.sample(older, expired_count + expiring_count)
+    expired = set(chosen[:expired_count])
+    during = set(chosen[expired_count:])
     out = []
     for i, (_, _, published_on) in enumerate(specs):
         if i in expired:
@@ -216,22 +272,26 @@ def _assign_validity(rng, specs):
     return out
 
 
-def _assign_legal_validity(rng, n):
-    expired = set(rng.sample(range(n), LEGAL_EXPIRED))
+def _assign_legal_validity(rng, n, expired_count):
+    expired = set(rng.sample(range(n), expired_count))
     return [_random_date(rng, dt.date(2022, 3, 1), CAMPAIGN_START - dt.timedelta(days=1))
             if i in expired else
             _random_date(rng, dt.date(2024, 1, 1), dt.date(2030, 12, 31))
             for i in range(n)]
 
 
-def _name(rng, category, level, city, taken):
+def _name(rng, category, level, city, taken, numbered):
+    """A name not yet taken. Once the patterns' names of a place run short (beyond the
+    sample's size) a name is reused with a number, as a second school of a group is
+    （二）in real rosters: `numbered` holds the next number per name."""
     patterns = _NAME_PATTERNS[category]
     weights = [w for _, _, w in patterns]
     if level is M:
         place = placeful = cities.city_name(city)
     else:
         place, placeful = "山西", "山西省"
-    for _ in range(10000):
+    tries = NAME_TRIES if len(taken) < SAMPLE_SIZE else 5
+    for _ in range(tries):
         prefix, pattern, _ = rng.choices(patterns, weights)[0]
         name = pattern.format(place=place, placeful=placeful, brand=rng.choice(_BRANDS),
                               industry=rng.choice(_INDUSTRIES), field=rng.choice(_FIELDS),
@@ -240,7 +300,14 @@ def _name(rng, category, level, city, taken):
         if name not in taken:
             taken.add(name)
             return prefix, name
-    raise RuntimeError("ran out of distinct institution names")
+    if len(taken) < SAMPLE_SIZE:
+        raise RuntimeError("ran out of distinct institution names")
+    number = numbered.get(name, 2)
+    while f"{name}（{number}）" in taken:
+        number += 1
+    numbered[name] = number + 1
+    taken.add(f"{name}（{number}）")
+    return prefix, f"{name}（{number}）"
 
 
 _GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)

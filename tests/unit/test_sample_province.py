@@ -106,3 +106,78 @@ def test_roster_file_round_trip(rows, tmp_path):
     path = tmp_path / "province.xlsx"
     write_roster(rows, path)
     assert read_roster(path) == rows
+
+
+# -- at another size (issue 14) ------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from services.registry.sample import _scaled_counts, write_rosters  # noqa: E402
+from shared.errors import BadInput  # noqa: E402
+
+
+@given(st.integers(min_value=1, max_value=1_000_000))
+@settings(max_examples=200, deadline=None)
+def test_scaled_counts_add_up_and_keep_the_proportions(n):
+    counts = _scaled_counts(n)
+    cells = [c for batch in ("2019", "in scope", "2022") for c in counts[batch].values()]
+    assert sum(cells) == n and min(cells) >= 0
+    # Largest remainders: no cell is more than one away from its exact share.
+    assert abs(sum(counts["in scope"].values()) - 507 * n / 862) <= 6
+    for (category, level), count in counts["in scope"].items():
+        from services.registry.sample import IN_SCOPE_COUNTS
+        assert abs(count - IN_SCOPE_COUNTS[category, level] * n / 862) < 1
+
+
+def test_862_is_the_sample_itself():
+    counts = _scaled_counts(862)
+    from services.registry import sample
+    assert counts["in scope"] == sample.IN_SCOPE_COUNTS
+    assert counts["2019"] == sample.BATCH_2019_COUNTS
+    assert counts["2022"] == sample.BATCH_2022_COUNTS
+    assert (counts["expired"], counts["expiring"], counts["legal expired"]) == (60, 70, 43)
+    assert sample_province(institutions=862) == sample_province()
+
+
+@pytest.fixture(scope="module")
+def national():
+    return sample_province(institutions=10_000)
+
+
+def test_a_larger_jurisdiction_set_keeps_the_proportions(national):
+    assert len(national) == 10_000
+    assert len({r.uscc for r in national}) == 10_000
+    assert len({r.name for r in national}) == 10_000
+    assert all(uscc.is_valid(r.uscc) for r in national)
+    in_scope = [r for r in national if r.cohort in IN_SCOPE_2023]
+    assert abs(len(in_scope) - 507 * 10_000 / 862) <= 6
+    counts = Counter((r.category, r.level) for r in in_scope)
+    assert abs(counts["social", "municipal"] - 197 * 10_000 / 862) < 1
+    assert abs(Counter(r.cohort for r in national)[2019] - 40 * 10_000 / 862) <= 6
+    assert {r.jurisdiction for r in national} == set(CITIES) | {"140000"}
+    # Most people live in 太原 and 运城: their cities have the most institutions.
+    per_city = Counter(r.city for r in national if r.city)
+    assert per_city.most_common(1)[0][0] == "140100"
+    assert min(per_city.values()) > 200
+    expired = sum(r.valid_until < CAMPAIGN_START for r in national)
+    assert expired == round(60 * 10_000 / 862)
+
+
+def test_numbered_names_only_beyond_the_sample(rows, national):
+    assert not any("（" in r.name for r in rows)
+    assert any("（" in r.name for r in national)
+
+
+def test_small_and_bad_sizes():
+    assert len(sample_province(institutions=1)) == 1
+    assert len(sample_province(institutions=12)) == 12
+    for bad in (0, -5, 1_000_001, "100", 2.5):
+        with pytest.raises(BadInput):
+            sample_province(institutions=bad)
+
+
+def test_rosters_split_to_what_one_import_reads(tmp_path):
+    rows = sample_province(institutions=25)
+    paths = write_rosters(rows, str(tmp_path / "n.xlsx"), per_file=10)
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["n-1.xlsx", "n-2.xlsx", "n-3.xlsx"]
+    assert [row for p in paths for row in read_roster(p)] == rows
+    assert write_rosters(rows, str(tmp_path / "one.xlsx")) == [str(tmp_path / "one.xlsx")]
