@@ -152,6 +152,8 @@ class Outbox:
         try:
             for notification in notifications:
                 domain_event = self.app.mapper.to_domain_event(notification)
+                if not getattr(type(domain_event), "published", True):
+                    continue  # the service's private state (a password's hash, sign-ins)
                 envelope = integration.to_cloudevent(self.service, notification.id, domain_event)
                 name = integration.event_name(domain_event)
                 producer.publish(

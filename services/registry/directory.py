@@ -6,8 +6,9 @@ machine), may have the key rotated (the old one stops working at once) and may b
 (for good; a returning person gets a new operator id). Every event carries the operator's
 whole entry, which every service projects into its own key table (shared.directory).
 
-An operator may also have a password for the desk (docs/desk.md): the directory keeps only
-its argon2 hash (set by the province, `pinggu operator password`) and counts wrong
+An operator may also have a password for the desk (docs/desk.md): the registry keeps only
+its argon2 hash (set by the province, `pinggu operator password`), in a DeskPassword of its
+own whose events are never published, and the directory counts wrong
 passwords, locking the desk's sign-in after MAX_FAILURES until a new password is set. The
 entry every service projects says only when the password was set and whether the sign-in
 is locked, never the hash.
@@ -84,23 +85,19 @@ class Operator(CaseAggregate):
         self.entry = entry
 
     # -- the desk's password (docs/desk.md) --------------------------------------------
-    password_hash = None
-
     @property
     def sign_in_state(self):
         return self.entry.get("sign_in") or {"failures": 0, "locked": None}
 
-    def set_password(self, password_hash, by):
-        """A new password (its argon2 hash); it also lifts a lock-out."""
+    def set_password(self, by):
+        """A new password (its hash is the DeskPassword's); it also lifts a lock-out."""
         self._require_active()
         self._password_set(entry={**self.entry, "password": {"set_at": _now(), "by": by},
-                                  "sign_in": {"failures": 0, "locked": None}},
-                           password_hash=password_hash)
+                                  "sign_in": {"failures": 0, "locked": None}})
 
     @event("PasswordSet")
-    def _password_set(self, entry: dict, password_hash: str):
+    def _password_set(self, entry: dict):
         self.entry = entry
-        self.password_hash = password_hash
 
     def fail_sign_in(self):
         failures = self.sign_in_state["failures"] + 1
@@ -123,6 +120,35 @@ class Operator(CaseAggregate):
         if self.revoked:
             raise Refused("directory", f"operator {self.entry['id']} is revoked; a returning "
                                        "person is added under a new operator id")
+
+
+class DeskPassword(CaseAggregate):
+    """An operator's desk password, as its argon2 hash. The registry's alone: its events are
+    never published (the outbox skips them), so the hash reaches no queue, no other service
+    and no integrator's log; the Operator's own events say only when it was set."""
+
+    @staticmethod
+    def create_id(operator_id, **_):
+        return desk_password_uuid(operator_id)
+
+    @event("Set")
+    def __init__(self, operator_id: str, password_hash: str):
+        self.operator_id = operator_id
+        self.password_hash = password_hash
+
+    def change(self, password_hash):
+        self._changed(password_hash=password_hash)
+
+    @event("Changed")
+    def _changed(self, password_hash: str):
+        self.password_hash = password_hash
+
+
+DeskPassword.Set.published = DeskPassword.Changed.published = False
+
+
+def desk_password_uuid(operator_id):
+    return uuid.uuid5(OPERATOR_NAMESPACE, f"desk-password/{operator_id}")
 
 
 def new_entry(operator_id, role, jurisdiction, name, public_key, by):
@@ -181,7 +207,19 @@ def set_password(app, operator_id, password_hash, by):
     if not isinstance(password_hash, str) or not password_hash.startswith("$argon2id$"):
         raise BadInput("not an argon2id hash ($argon2id$…): the CLI hashes the password, "
                        "the directory never sees it")
-    return _change(app, operator_id, lambda op: op.set_password(password_hash, by))
+    def command():
+        operator = app.get_or_none(operator_uuid(operator_id))
+        if operator is None:
+            raise BadInput(f"no operator {operator_id!r} in the directory")
+        operator.set_password(by)
+        password = app.get_or_none(desk_password_uuid(operator_id))
+        if password is None:
+            password = DeskPassword(operator_id=operator_id, password_hash=password_hash)
+        else:
+            password.change(password_hash)
+        app.save(operator, password)  # one transaction: the entry and the hash together
+        return view(operator)
+    return app.run_command(command)
 
 
 # Verified against when there is no such operator or password, so a wrong id takes as long
@@ -195,7 +233,7 @@ def _nobody_hash(hasher):
     return _NOBODY[0]
 
 
-def sign_in(app, operator_id, password):
+def sign_in(app, operator_id, password_typed):
     """Check a password for the desk: {"ok": True, "operator": …} or {"ok": False,
     "locked": bool}. A wrong password is recorded (SignInFailed); the fifth in a row locks
     the sign-in until the province sets a new password."""
@@ -206,16 +244,17 @@ def sign_in(app, operator_id, password):
         operator = app.get_or_none(operator_uuid(operators.check_id(operator_id)))
     except BadInput:
         operator = None
-    if operator is None or operator.revoked or not operator.password_hash:
+    password = None if operator is None else app.get_or_none(desk_password_uuid(operator_id))
+    if operator is None or operator.revoked or password is None:
         try:
-            hasher.verify(_nobody_hash(hasher), password)
+            hasher.verify(_nobody_hash(hasher), password_typed)
         except (VerificationError, InvalidHashError):
             pass
         return {"ok": False, "locked": False}
     if operator.sign_in_state["locked"]:
         return {"ok": False, "locked": True}
     try:
-        hasher.verify(operator.password_hash, password)
+        hasher.verify(password.password_hash, password_typed)
     except (VerificationError, InvalidHashError):
         result = _change(app, operator_id, lambda op: op.fail_sign_in())
         return {"ok": False, "locked": bool(result["sign_in"]["locked"])}

@@ -22,6 +22,26 @@ class OperatorRevoked:
     entry: dict
 
 
+@event("pinggu.registry.Operator.PasswordSet.v1", "registry.Operator.PasswordSet",
+       summary="An operator's desk password was set (when and by whom, never the password "
+               "or its hash) and their sign-in unlocked: the whole directory entry after it.")
+class OperatorPasswordSet:
+    entry: dict  # adds password {set_at, by} and sign_in {failures, locked}
+
+
+@event("pinggu.registry.Operator.SignInFailed.v1", "registry.Operator.SignInFailed",
+       summary="A wrong desk password: the entry's sign_in counts it, and is locked at the "
+               "fifth in a row.")
+class OperatorSignInFailed:
+    entry: dict
+
+
+@event("pinggu.registry.Operator.SignedIn.v1", "registry.Operator.SignedIn",
+       summary="A right desk password after wrong ones: the entry's count starts again.")
+class OperatorSignedIn:
+    entry: dict
+
+
 def _journal(service):
     @event(f"pinggu.{service}.CommandJournal.Recorded.v1",
            f"{service}.CommandJournal.Recorded",

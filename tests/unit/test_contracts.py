@@ -71,8 +71,9 @@ def _domain_events():
                         yield service, cls
     yield "registry", importlib.import_module("services.registry.refusals").Refusal.Recorded
     operator = importlib.import_module("services.registry.directory").Operator
-    yield from (("registry", cls) for cls in (operator.Authorised, operator.KeyRotated,
-                                              operator.Revoked))
+    yield from (("registry", cls) for cls in vars(operator).values()
+                if isinstance(cls, type) and issubclass(cls, Aggregate.Event)
+                and cls.__name__ not in ("Event", "Created"))
     journal = importlib.import_module("shared.commands").CommandJournal.Recorded
     yield from ((service, journal) for service in ("registry", "evaluation", "decisions",
                                                    "notices"))

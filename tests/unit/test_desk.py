@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 from hypothesis import given, strategies as st
 
-from shared import config as config_module, tokens
+from shared import integration, config as config_module, tokens
 from shared.directory import operator_of
 from shared.errors import BadInput, Refused
 from shared.metadata import caused_by
@@ -131,6 +131,25 @@ def test_only_a_hash_is_kept_and_the_entry_never_carries_it(registry):
     assert directory.sign_in(registry, "city-140100", "correct horse 1") == {
         "ok": True, "operator": {"id": "city-140100", "role": "city",
                                  "jurisdiction": "140100", "name": "王五"}}
+
+
+def test_no_published_event_carries_the_hash(registry):
+    """The hash is the DeskPassword's, whose events the outbox skips; what it publishes of
+    the registry (the directory included) never holds it."""
+    with caused_by("province", "province"):
+        for password in ("correct horse 1", "battery staple 2"):
+            directory.set_password(registry, "city-140100", FAST.hash(password), "province")
+    published, kept = [], []
+    for notification in registry.recorder.select_notifications(1, 100):
+        domain_event = registry.mapper.to_domain_event(notification)
+        if getattr(type(domain_event), "published", True):
+            published.append(integration.dumps(integration.to_cloudevent(
+                "registry", notification.id, domain_event)))
+        else:
+            kept.append(domain_event)
+    assert [type(e).__qualname__ for e in kept] == ["DeskPassword.Set", "DeskPassword.Changed"]
+    assert "$argon2" in repr(kept[0].__dict__)
+    assert len(published) == 3 and not any("$argon2" in text for text in published)
 
 
 def test_five_wrong_passwords_lock_until_a_new_password_is_set(registry):
