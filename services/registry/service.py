@@ -5,7 +5,7 @@ from shared import upload
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.registry.application import Filings, Registry
-from services.registry.directory import DirectoryEntrypoints
+from services.registry.directory_service import DirectoryEntrypoints
 
 
 class RegistryService(AuditEntrypoints, DirectoryEntrypoints):

@@ -14,6 +14,7 @@ import pytest
 from tests import factories
 from tests.e2e import flow
 from tests.support import ROOT, Cluster, wait_for
+from shared.language.outcomes import COHORTS
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +31,7 @@ def campaign(tmp_path_factory):
     try:
         cluster.start().open_campaign()
         rows = [factories.institution(7000 + n, cohort=cohort, city=CITY)
-                for n, cohort in enumerate((2020, 2021, 2020, 2021))]
+                for n, cohort in enumerate(COHORTS * 2)]
         scores = dict(zip((r.uscc for r in rows), (90, 85, 72, 50)))
         flow.clock(cluster, "2023-08-28")
         flow.file(cluster, tmp, rows)

@@ -14,6 +14,7 @@ from tests.e2e import flow
 from kombu import Connection, Queue
 
 from tests.support import Cluster, wait_for
+from shared.language.outcomes import COHORTS
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +72,7 @@ def test_the_sample_province_has_the_notices_counts(province):
 
     in_scope = cluster.cli_json("institutions", "--in-scope")
     assert len(in_scope) == 507
-    assert all(i["in_scope"] and i["cohort"] in (2020, 2021) for i in in_scope)
+    assert all(i["in_scope"] and i["cohort"] in COHORTS for i in in_scope)
     split = {}
     for i in in_scope:
         split[i["category"], i["level"]] = split.get((i["category"], i["level"]), 0) + 1

@@ -7,6 +7,7 @@ import pytest
 from tests import factories
 from tests.e2e import flow
 from tests.support import wait_for
+from shared.language.outcomes import COHORTS
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +75,7 @@ def campaign(tmp_path_factory):
     try:
         cluster.start().open_campaign()
         rows = {}
-        for cohort in (2020, 2021):
+        for cohort in COHORTS:
             for n, name in enumerate(SCENARIOS):
                 valid_until = datetime.date(2023, 9, 15) if name == "extended" \
                     else datetime.date(2026, 5, 31)
@@ -92,11 +93,11 @@ def campaign(tmp_path_factory):
         path = factories.self_assessment(
             tmp / "sa.xlsx", [r for r in active if r.uscc not in inactive],
             extra_activity=[(by[("beyond_scope_derived", c)], 2022, "4-14-01-01", 3, 25)
-                            for c in (2020, 2021)])
+                            for c in COHORTS])
         flow.submit(cluster, "self-assessment", path, OPERATOR)
         path = factories.self_assessment(tmp / "sa-inactive.xlsx", sorted(inactive), years=())
         flow.submit(cluster, "self-assessment", path, OPERATOR)
-        for cohort in (2020, 2021):
+        for cohort in COHORTS:
             cluster.cli("excuse", by[("excused", cohort)], "--reason", "停业装修，已书面说明",
                         operator=OPERATOR, check=True)
 
@@ -104,7 +105,7 @@ def campaign(tmp_path_factory):
         import openpyxl
         wb = openpyxl.Workbook()
         wb.active.append(["统一社会信用代码", "登记状态", "法人登记有效期至", "报告日期"])
-        for cohort in (2020, 2021):
+        for cohort in COHORTS:
             wb.active.append([by[("registration", cohort)], "已过期", datetime.date(2023, 6, 30),
                               datetime.date(2023, 9, 1)])
         wb.save(tmp / "legal.xlsx")
@@ -117,19 +118,19 @@ def campaign(tmp_path_factory):
         flow.submit(cluster, "findings", factories.findings(tmp / "findings.xlsx", [
             (by[key], SCENARIOS[key[0]][1], "现场核查记录及询问笔录") for key in by
             if SCENARIOS[key[0]][1]]), OPERATOR)
-        for cohort in (2020, 2021):
+        for cohort in COHORTS:
             flow.verdict(cluster, by[("late_finding", cohort)], PASS[cohort])
         # A finding after the verdict, before publication: the verdict is revised.
         flow.submit(cluster, "findings", factories.findings(tmp / "late.xlsx", [
-            (by[("late_finding", c)], "四(一)5", "9月25日举报查实") for c in (2020, 2021)]),
+            (by[("late_finding", c)], "四(一)5", "9月25日举报查实") for c in COHORTS]),
             OPERATOR)
 
         # Rectification, submitted and re-scored in time for one; not for the other.
         flow.clock(cluster, "2023-11-10")
         flow.submit(cluster, "rectification", factories.rectification(tmp / "rect.xlsx", [
-            (by[("rectified", c)], "已整改", datetime.date(2023, 11, 8)) for c in (2020, 2021)]),
+            (by[("rectified", c)], "已整改", datetime.date(2023, 11, 8)) for c in COHORTS]),
             OPERATOR)
-        flow.score(cluster, tmp, {by[("rectified", c)]: 88 for c in (2020, 2021)}, OPERATOR,
+        flow.score(cluster, tmp, {by[("rectified", c)]: 88 for c in COHORTS}, OPERATOR,
                    name="rescore.xlsx")
         # Before the deadline every case has its verdict (the rectify ones still rectifying).
         before_deadline = {key: flow.verdict(cluster, uscc, RECTIFY[key[1]] if key[0] in LAPSING
@@ -137,14 +138,14 @@ def campaign(tmp_path_factory):
                            for key, uscc in by.items()}
         # The two months pass: 2023-09-20 + 2 months = 2023-11-20.
         flow.clock(cluster, "2023-11-21")
-        for cohort in (2020, 2021):
+        for cohort in COHORTS:
             flow.verdict(cluster, by[("lapsed", cohort)], TERMINATED)
         yield {"cluster": cluster, "by": by, "before_deadline": before_deadline}
     finally:
         cluster.destroy()
 
 
-@pytest.mark.parametrize("cohort", [2020, 2021])
+@pytest.mark.parametrize("cohort", COHORTS)
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_each_rule_gives_its_outcome(campaign, name, cohort):
     """As it stood before the rectification deadline (the lapsed case: after it)."""
@@ -155,21 +156,21 @@ def test_each_rule_gives_its_outcome(campaign, name, cohort):
     assert (case["outcome"], case["clauses"]) == expected(name, cohort)
 
 
-@pytest.mark.parametrize("cohort", [2020, 2021])
+@pytest.mark.parametrize("cohort", COHORTS)
 @pytest.mark.parametrize("name", ["audit", "registration", "below_standard"])
 def test_rectify_cases_not_rectified_by_the_deadline_are_terminated(campaign, name, cohort):
     case = flow.verdict(campaign["cluster"], campaign["by"][(name, cohort)], TERMINATED)
     assert case["clauses"] == ["四(二)"]
 
 
-@pytest.mark.parametrize("cohort", [2020, 2021])
+@pytest.mark.parametrize("cohort", COHORTS)
 def test_rectify_verdicts_carry_a_two_month_deadline(campaign, cohort):
     case = campaign["before_deadline"][("lapsed", cohort)]
     assert case["outcome"] == RECTIFY[cohort]
     assert case["deadline"] == "2023-11-20"
 
 
-@pytest.mark.parametrize("cohort", [2020, 2021])
+@pytest.mark.parametrize("cohort", COHORTS)
 def test_a_late_finding_revises_the_verdict_and_says_so(campaign, cohort):
     cluster = campaign["cluster"]
     explained = cluster.cli_json("case", "explain", campaign["by"][("late_finding", cohort)])
@@ -178,7 +179,7 @@ def test_a_late_finding_revises_the_verdict_and_says_so(campaign, cohort):
     assert explained["verdicts"][-1]["inputs"]["findings"]
 
 
-@pytest.mark.parametrize("cohort", [2020, 2021])
+@pytest.mark.parametrize("cohort", COHORTS)
 def test_an_expiring_filing_is_extended_two_months_and_the_extension_ends(campaign, cohort):
     cluster = campaign["cluster"]
     uscc = campaign["by"][("extended", cohort)]

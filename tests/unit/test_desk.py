@@ -18,6 +18,7 @@ from services.desk import chart, sessions as sessions_module, status
 from services.desk.sessions import Sessions, csrf_ok
 from services.registry import directory
 from services.registry.application import Registry
+from shared.language.outcomes import COHORTS
 
 
 # -- the case list ---------------------------------------------------------------------
@@ -37,13 +38,13 @@ def test_a_cases_status_follows_its_decision_then_its_forms(decision, case_file,
 rows = st.lists(st.fixed_dictionaries({
     "uscc": st.text("0123456789ABC", min_size=18, max_size=18),
     "name": st.sampled_from(["太原培训学校", "大同技工学校", "阳泉职业学校"]),
-    "cohort": st.sampled_from([2020, 2021]),
+    "cohort": st.sampled_from(COHORTS),
     "status": st.sampled_from(list(status.STATUSES)),
     "deadline": st.none() | st.dates(datetime.date(2023, 9, 1),
                                      datetime.date(2024, 3, 1)).map(str)}), max_size=12)
 
 
-@given(rows, st.none() | st.sampled_from([2020, 2021]),
+@given(rows, st.none() | st.sampled_from(COHORTS),
        st.none() | st.sampled_from(list(status.STATUSES)),
        st.none() | st.dates(datetime.date(2023, 9, 1), datetime.date(2024, 3, 1)),
        st.none() | st.sampled_from(["太原", "学校", "12", "abc"]))
