@@ -7,9 +7,8 @@ Each verdict class reads differently for each cohort (四(三)).
 from shared.language.clauses import PASS, RECTIFY, TERMINATE
 
 # The cohorts of the 2023 campaign; a campaign names its own (services/evaluation/campaign.py).
-RENEWAL_COHORT = 2020
-CONTINUING_COHORT = 2021
-COHORTS = (RENEWAL_COHORT, CONTINUING_COHORT)
+COHORTS = (2020, 2021)
+RENEWAL_COHORT, CONTINUING_COHORT = COHORTS
 
 # Grades as the rubric (services.evaluation.rubric) names them (附件2).
 GRADE_PASS = "合格"
