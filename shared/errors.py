@@ -25,6 +25,25 @@ def problem(message, *, message_zh=None, rule=None, file=None, sheet=None, row=N
             "message": message, "message_zh": message_zh or message}
 
 
+# The rules a file's problems name (BadInput.rule), as a Chinese reader knows them. A rule
+# not listed here is shown as it is.
+RULES_ZH = {
+    "code characters": "代码字符", "date": "日期", "date range": "日期范围",
+    "filled rows": "填写的行", "header": "表头", "idempotency": "重复提交",
+    "maximum": "最大值", "merged cells": "合并单元格", "minimum": "最小值",
+    "parse limits": "文件限度", "readable cell": "可读单元格", "required": "必填",
+    "sheets": "工作表", "text": "文本", "text length": "文本长度",
+    "visible characters": "可见字符", "whole number": "整数", "xlsx": "xlsx 文件",
+}
+
+
+def rule_label(rule, lang="zh"):
+    """A problem's rule for a reader of `lang` ('' when it names none)."""
+    if not rule:
+        return ""
+    return RULES_ZH.get(rule, rule) if lang == "zh" else rule
+
+
 class BadInput(Exception):
     """Input refused as a whole (exit 2); names the file, sheet, row, column and rule
     where it can. `errors` holds every problem found (the first is the one the

@@ -4,6 +4,7 @@ under --json (docs in README, "The command line")."""
 import json
 import sys
 
+from shared.errors import rule_label
 from services.cli.messages import say
 
 # Exit codes (DESIGN.md §3, README): 0 success; 1 anything else; 2 bad input or refused
@@ -45,8 +46,9 @@ def problem_line(problem, lang):
     place = where(problem, lang)
     line = f"{place}{'：' if lang == 'zh' else ': '}{message}" if place else message
     if problem.get("rule"):
-        line += f"（{say('rule', lang)} {problem['rule']}）" if lang == "zh" \
-            else f" ({say('rule', lang)} {problem['rule']})"
+        rule = rule_label(problem["rule"], lang)
+        line += f"（{say('rule', lang)} {rule}）" if lang == "zh" \
+            else f" ({say('rule', lang)} {rule})"
     return line
 
 

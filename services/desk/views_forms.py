@@ -13,7 +13,7 @@ import hashlib
 from flask import Blueprint, Response, abort, g, render_template, request
 
 from shared import upload as uploads
-from shared.errors import BadInput
+from shared.errors import BadInput, rule_label
 from services.desk import status as status_module
 from services.desk.app import call, keep_file, own_jurisdiction
 from services.desk.views_cases import jurisdiction_rows
@@ -77,7 +77,8 @@ def upload():
                 marked = keep_file(copy["filename"], base64.b64decode(copy["content"]))
             except BadInput:  # not a workbook that can be marked: the list says why
                 marked = None
-        return render_template("upload_errors.html", filename=file.filename, errors=errors,
+        shown = [dict(e, rule=rule_label(e.get("rule"))) for e in errors]
+        return render_template("upload_errors.html", filename=file.filename, errors=shown,
                                truncated=exc.truncated, marked=marked,
                                label=UPLOADS[kind][1]), 422
     receipt = {"operator": g.operator, "at": datetime.datetime.now(

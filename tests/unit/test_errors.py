@@ -61,3 +61,18 @@ def test_refused_and_other_remote_errors():
 def test_with_sheet_names_the_sheet_of_row_errors_only():
     exc = BadInput.of([problem("bad", row=3), problem("whole file")]).with_sheet("S")
     assert [e["sheet"] for e in exc.errors] == ["S", None]
+
+
+def test_every_rule_a_reader_names_has_a_chinese_label():
+    """The rules shared/xlsx and the forms name are shown in Chinese on the desk and by
+    `pinggu submit` (zh); an unknown one as it is, none as nothing."""
+    import pathlib
+    import re
+    from shared.errors import RULES_ZH, rule_label
+    root = pathlib.Path(__file__).resolve().parents[2]
+    named = {m for path in [*root.glob("shared/**/*.py"), *root.glob("services/**/*.py")]
+             for m in re.findall(r'rule="([^"]+)"', path.read_text(encoding="utf-8"))}
+    assert named and named <= set(RULES_ZH), named - set(RULES_ZH)
+    assert rule_label("whole number") == "整数" and rule_label("whole number", "en") == \
+        "whole number"
+    assert rule_label("something new") == "something new" and rule_label(None) == ""
