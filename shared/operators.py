@@ -37,6 +37,13 @@ class Operator:
             return self.jurisdiction == jurisdiction
         return False
 
+    def require_reader_of(self, jurisdiction):
+        """属地管理 for reading: a city bureau reads its own jurisdiction only; the
+        province's offices and the auditor read any."""
+        if self.role == "city" and self.jurisdiction != jurisdiction:
+            raise Refused("属地管理", f"operator {self.id} ({self.role}, {self.jurisdiction}) "
+                                      f"may not read jurisdiction {jurisdiction}")
+
     def require_writer(self):
         if self.read_only:
             raise Refused("read-only", f"operator {self.id} ({self.role}) may only read")

@@ -1,12 +1,10 @@
 """The roster of filings: import it, write the sample province's, list the institutions,
 and import the facts other HR systems report."""
 from shared import upload
-from shared.language.jurisdictions import CITIES, PROVINCE
+from shared.language.jurisdictions import CITIES, JURISDICTIONS
 from shared.language.outcomes import COHORTS
 from services.cli.files import parent_of
 from services.cli.render import emit
-
-JURISDICTIONS = (PROVINCE, *CITIES)
 
 
 def jurisdiction_option(parser, help="", required=False):

@@ -3,7 +3,7 @@ import datetime
 
 from nameko.rpc import rpc
 
-from shared.errors import BadInput, Refused
+from shared.errors import BadInput
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.decisions.application import Cases, Decisions
@@ -37,13 +37,8 @@ class DecisionsService(AuditEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     def cases(self, identity, jurisdiction):
-        self._require_reader_of(identity, jurisdiction)
+        self.acting.verify(identity).require_reader_of(jurisdiction)
         return self.store.cases(jurisdiction)
-
-    def _require_reader_of(self, identity, jurisdiction):
-        operator = self.acting.verify(identity)
-        if operator.role == "city" and operator.jurisdiction != jurisdiction:  # 属地管理
-            raise Refused("属地管理", f"operator {operator.id} may not read {jurisdiction}")
 
     @rpc(expected_exceptions=EXPECTED)
     def rectification_windows(self, identity, usccs):
@@ -56,7 +51,7 @@ class DecisionsService(AuditEntrypoints):
     def under_rectification(self, identity, jurisdiction):
         """The jurisdiction's cases under rectification: the only rows of its
         rectification and re-score templates (issue 15)."""
-        self._require_reader_of(identity, jurisdiction)
+        self.acting.verify(identity).require_reader_of(jurisdiction)
         return self.store.under_rectification(jurisdiction)
 
     @rpc(expected_exceptions=EXPECTED)

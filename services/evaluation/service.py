@@ -2,7 +2,7 @@
 from nameko.rpc import RpcProxy, rpc
 
 from shared import db, faults, upload, xlsx
-from shared.errors import BadInput, Refused
+from shared.errors import BadInput
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.evaluation import campaign as campaign_module, forms, rectification
@@ -48,7 +48,7 @@ class EvaluationService(AuditEntrypoints):
     @db.read_retried
     def case_files(self, identity, jurisdiction):
         operator = self.acting.verify(identity)
-        _require_reader_of(operator, jurisdiction)
+        operator.require_reader_of(jurisdiction)
         return self.store.case_files(jurisdiction)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -60,7 +60,7 @@ class EvaluationService(AuditEntrypoints):
         import tempfile
         operator = self.acting.verify(identity)
         jurisdiction = jurisdiction or operator.jurisdiction
-        _require_reader_of(operator, jurisdiction)
+        operator.require_reader_of(jurisdiction)
         if kind not in forms.KINDS:
             raise BadInput(f"unknown form {kind!r}; one of {', '.join(forms.KINDS)}")
         rubric = Rubric.from_dict(self.store.require_campaign().rubric)
@@ -137,12 +137,3 @@ class EvaluationService(AuditEntrypoints):
     @rpc
     def health(self):
         return {"service": self.name, "ok": True}
-
-
-def _require_reader_of(operator, jurisdiction):
-    """属地管理: a city bureau reads its own jurisdiction only; the province's offices and
-    the auditor read any."""
-    if operator.role == "city" and operator.jurisdiction != jurisdiction:
-        raise Refused("属地管理", f"operator {operator.id} ({operator.role}, "
-                                  f"{operator.jurisdiction}) may not read jurisdiction "
-                                  f"{jurisdiction}")
