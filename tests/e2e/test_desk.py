@@ -109,10 +109,16 @@ def sign_in(browser, desk, operator, password):
     open_page(browser, desk, "/signin")
     browser.find_element(By.ID, "operator").send_keys(operator)
     browser.find_element(By.ID, "password").send_keys(password)
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.ID, "signin").click()
     # The answer replaces the sign-in page (a landing page, or the form again with an error):
     # wait for it, so the next request carries the new session, not none.
+    click_and_wait(browser, "signin")
+
+
+def click_and_wait(browser, element_id):
+    """Click, and return once the page the click asked for has replaced this one (a click
+    returns before the browser has navigated)."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, element_id).click()
     WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
 
 
@@ -300,7 +306,7 @@ def test_a_form_post_without_the_csrf_token_is_refused(desk, browser):
     screenshots(browser, "csrf-refused")
     open_page(browser, desk, "/cases")  # still signed in: the sign-out was refused
     assert browser.find_elements(By.ID, "signout")
-    browser.find_element(By.ID, "signout").click()  # with its token it works
+    click_and_wait(browser, "signout")  # with its token it works
     assert "signin" in browser.current_url
     assert status_of(browser, desk, "/cases") == 302 or "signin" in browser.current_url
 
