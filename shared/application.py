@@ -11,7 +11,7 @@ import datetime
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, Mapper, Tracking, Transcoding
 
-from shared import commands, db
+from shared import batch, commands, db
 from shared.errors import BadInput
 from shared.language.identifiers import campaign_id, case_id  # noqa: F401 (re-exported)
 
@@ -74,8 +74,6 @@ class ServiceApplication(Application):
         self.config = config
         # Called after each commit of new events (the followers wake on it: issue 14).
         self.commit_listeners = []
-        # Set by the running service: upstream events recorded together (group_commit).
-        self.group_commit = None
         super().__init__(env)
 
     @property
@@ -143,8 +141,12 @@ class ServiceApplication(Application):
         """Apply an upstream event exactly once: `handle(processing_event)` collects the
         new events, and they are recorded together with the upstream position.
 
-        Returns False when that position was already processed (a redelivery).
+        Returns False when that position was already processed (a redelivery). Inside a
+        batch (shared.batch) it is recorded with the rest of the batch.
         """
+        in_batch = batch.current(self)
+        if in_batch is not None:
+            return in_batch.process(source, position, handle)
         if self.recorder.has_tracking_id(source, position):
             return False
         for _ in range(self.MAX_ATTEMPTS):
@@ -161,13 +163,19 @@ class ServiceApplication(Application):
             return True
         raise ConcurrentUpdate(f"gave up on {source}#{position} after repeated conflicts")
 
-    def _record(self, processing_event):
-        if self.group_commit is not None and processing_event.tracking is not None:
-            return self.group_commit.record(processing_event)
-        return self._record_alone(processing_event)
-
-    def _record_alone(self, processing_event):
-        return super()._record(processing_event)
+    def tracked_positions(self, positions):
+        """Which of these (source, position) pairs are already processed."""
+        positions = set(positions)
+        if not hasattr(self.recorder, "datastore"):  # the in-memory store of unit tests
+            return {p for p in positions if self.recorder.has_tracking_id(*p)}
+        found = set()
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            for source in {s for s, _ in positions}:
+                cur.execute(f"SELECT notification_id FROM {self.recorder.tracking_table_name} "
+                            "WHERE application_name = %s AND notification_id = ANY(%s)",
+                            (source, [p for s, p in positions if s == source]))
+                found.update((source, row["notification_id"]) for row in cur.fetchall())
+        return found
 
     def _notify(self, recordings):
         super()._notify(recordings)
@@ -195,6 +203,12 @@ class ServiceApplication(Application):
         return aggregate.to_dict()
 
     def get_or_none(self, aggregate_id):
+        in_batch = batch.current(self)
+        if in_batch is not None:
+            return in_batch.get_or_none(aggregate_id, self._get_or_none)
+        return self._get_or_none(aggregate_id)
+
+    def _get_or_none(self, aggregate_id):
         from eventsourcing.application import AggregateNotFound
         try:
             return self.repository.get(aggregate_id)

@@ -1,13 +1,17 @@
 """nameko glue: the event-store dependency (with its outbox and projections running beside
-the service) and the exactly-once inbox entrypoint. The domain knows nothing of this."""
+the service) and the exactly-once inbox entrypoint, which hands over a batch at a time. The domain knows nothing of this."""
 import threading
 import time
 
-import eventlet
-from nameko.extensions import DependencyProvider
-from nameko.messaging import Consumer, QueueConsumer
+import socket
 
-from shared import bus, config as config_module, integration, log
+import eventlet
+import kombu
+from eventlet.event import Event
+from kombu import Connection
+from nameko.extensions import DependencyProvider, Entrypoint
+
+from shared import batch, bus, config as config_module, integration, log
 
 # A commit in any instance wakes the follow loop (shared/wakeup.py); this is how long it
 # waits for one before looking anyway, in case a notification was lost.
@@ -32,8 +36,6 @@ class EventStore(DependencyProvider):
         self.config = config_module.load()
         self.app = self.app_factory(self.config)
         self.projections = self.app.attach_projections(self.projection_classes)
-        from shared.group_commit import GroupCommit
-        self.app.group_commit = GroupCommit(self.app)
         self.app.settled = self.settled
         from shared.outbox import Outbox
         self.outbox = Outbox(self.app, self.config)
@@ -95,7 +97,6 @@ class EventStore(DependencyProvider):
     def settled(self):
         """How much this service still has to do: events not yet published or projected,
         inbox messages waiting or being handled."""
-        from kombu import Connection
         head = self.app.recorder.max_notification_id()
         with Connection(self.config.amqp_uri_for(self.app.schema)) as connection:
             inbox = bus.inbox_queue(self.config, self.app.schema, [])
@@ -117,46 +118,106 @@ class EventStore(DependencyProvider):
             service=self.container.service_name, call_id=worker_ctx.call_id)
 
 
-class DeadLetteringQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, but a message kombu cannot decode is dead-lettered
-    instead of raising inside the consumer loop."""
+class Inbox(Entrypoint):
+    """Consumes integration events from the service's quorum inbox, a batch at a time.
 
-    def get_consumers(self, consumer_cls, channel):
-        consumers = super().get_consumers(consumer_cls, channel)
-        for consumer in consumers:
-            consumer.on_decode_error = self._dead_letter_undecodable
-        return consumers
+    Every message waiting (up to shared.batch.BATCH) goes to one worker, which handles them
+    in one transaction (shared.batch.handle); the service method is given the list of
+    envelopes and returns one outcome per envelope. A message is acknowledged only after
+    its effects are committed. Failures are requeued; RabbitMQ counts deliveries and
+    dead-letters a message that keeps failing after bus.DELIVERY_LIMIT attempts, whichever
+    instance handled it. A message that can never succeed (malformed) is dead-lettered at
+    once. Any message may come again (a redelivery after a crash between commit and
+    acknowledgement): ServiceApplication.process_upstream drops it by its position.
 
-    def _dead_letter_undecodable(self, message, exc):
-        log.get("inbox").error("inbox.undecodable", error=str(exc))
-        message.reject(requeue=False)
-
-
-class Inbox(Consumer):
-    """Consumes integration events from the service's quorum inbox.
-
-    Failures are requeued; RabbitMQ counts deliveries and dead-letters the message after
-    bus.DELIVERY_LIMIT attempts. A message that can never succeed (malformed) is
-    dead-lettered at once. The handler itself must be idempotent by upstream position
-    (ServiceApplication.process_upstream), since any message may be delivered again.
+    The consumer is a kombu consumer of its own, not nameko's per-message one, whose
+    prefetch is its number of workers: a batch could never be bigger than that.
     """
 
-    queue_consumer = DeadLetteringQueueConsumer()
+    PREFETCH = 2 * batch.BATCH
+    WAIT = 1.0  # how long the loop waits for a first message before looking at `running`
 
     def __init__(self, service, **kwargs):
         self.service = service
-        super().__init__(queue=None, requeue_on_error=True, **kwargs)
+        super().__init__(**kwargs)
 
     def setup(self):
-        from kombu import Connection
         config = config_module.load()
         self.config = config
         with Connection(config.amqp_uri_for(self.service)) as connection:
             bus.declare_topology(connection, config)
         self.queue = bus.inbox_queue(config, self.service, bus.INBOXES[self.service])
-        super().setup()
+        self.log = log.get("inbox").bind(service=self.service)
+        self.running = False
+        self.stopped = threading.Event()  # green under eventlet
 
-    def handle_message(self, body, message):
+    def start(self):
+        self.running = True
+        self.container.spawn_managed_thread(self._consume, identifier=f"inbox.{self.service}")
+
+    def stop(self):
+        self.running = False
+        self.stopped.wait(timeout=10)  # the batch in hand is finished and acknowledged
+
+    def kill(self):
+        self.running = False
+
+    def _consume(self):
+        failures = 0
+        try:
+            while self.running:
+                try:
+                    self._consume_until_stopped()
+                except Exception as exc:  # the broker went away: connect again
+                    failures += 1
+                    self.log.warning("inbox.connection_lost", error=repr(exc)[:300],
+                                     failures=failures)
+                    eventlet.sleep(min(5.0, 0.2 * 2 ** failures))
+        finally:
+            self.stopped.set()
+
+    def _consume_until_stopped(self):
+        received = []
+        with Connection(self.config.amqp_uri_for(self.service)) as connection:
+            channel = connection.channel()
+            consumer = kombu.Consumer(channel, queues=[self.queue], accept=bus.ACCEPT,
+                                      prefetch_count=self.PREFETCH,
+                                      callbacks=[lambda body, m: received.append((body, m))],
+                                      on_decode_error=self._undecodable)
+            with consumer:
+                while self.running:
+                    if not _drain(connection, self.WAIT):
+                        continue
+                    # Whatever else is already here joins the batch; nothing waits for more.
+                    while len(received) < batch.BATCH and _drain(connection, 0.001):
+                        pass
+                    taken, received[:] = received[:batch.BATCH], received[batch.BATCH:]
+                    self._handle(taken)
+
+    def _undecodable(self, message, exc):
+        self.log.error("inbox.undecodable", error=str(exc))
+        message.reject(requeue=False)
+
+    def _handle(self, received):
+        envelopes, messages = [], []
+        for body, message in received:
+            envelope = self._checked(body, message)
+            if envelope is not None:
+                envelopes.append(envelope)
+                messages.append(message)
+        if not envelopes:
+            return
+        IN_FLIGHT["count"] += len(envelopes)
+        try:
+            outcomes = self._run_worker(envelopes)
+        finally:
+            IN_FLIGHT["count"] -= len(envelopes)
+        for envelope, message, outcome in zip(envelopes, messages, outcomes):
+            self._settle(envelope, message, outcome)
+
+    def _checked(self, body, message):
+        """The envelope, or None once a message that can never be processed is
+        dead-lettered."""
         try:
             if isinstance(body, dict) and "__undecodable__" in body:
                 raise integration.PoisonMessage("body is not JSON")
@@ -165,35 +226,52 @@ class Inbox(Consumer):
             integration.check_origin(envelope, routing_key)
             integration.check_publisher(envelope, routing_key,
                                         message.properties.get("user_id"), self.config)
+            return envelope
         except integration.PoisonMessage as exc:
-            log.get("inbox").error("inbox.poison_message", service=self.service,
-                                   reason=str(exc), message_id=message.properties.get("message_id"),
-                                   publisher=message.properties.get("user_id"))
+            self.log.error("inbox.poison_message", reason=str(exc),
+                           message_id=message.properties.get("message_id"),
+                           publisher=message.properties.get("user_id"))
             message.reject(requeue=False)
-            return
-        message.envelope = envelope
-        IN_FLIGHT["count"] += 1
-        super().handle_message(envelope, message)
+            return None
 
-    def handle_message_processed(self, message, result=None, exc_info=None):
-        IN_FLIGHT["count"] -= 1
-        if exc_info is not None and issubclass(exc_info[0], integration.PoisonMessage):
-            # The handler found the message can never be processed: no retries.
-            log.get("inbox").error("inbox.poison_message", service=self.service,
-                                   type=message.envelope.get("type"),
-                                   id=message.envelope.get("id"), reason=str(exc_info[1]))
-            message.reject(requeue=False)
-            return
+    def _run_worker(self, envelopes):
+        """One worker for the batch; its outcomes (all FAILED if the worker itself failed)."""
+        done = Event()
+
+        def handle_result(worker_ctx, result, exc_info):
+            done.send((result, exc_info))
+            return result, exc_info
+        self.container.spawn_worker(self, (envelopes,), {}, handle_result=handle_result)
+        result, exc_info = done.wait()
         if exc_info is not None:
+            return [(batch.FAILED, exc_info[1])] * len(envelopes)
+        return result
+
+    def _settle(self, envelope, message, outcome):
+        if outcome == batch.OK:
+            message.ack()
+        elif outcome[0] == batch.POISON:
+            # The handler found the message can never be processed: no retries.
+            self.log.error("inbox.poison_message", type=envelope.get("type"),
+                           id=envelope.get("id"), reason=str(outcome[1]))
+            message.reject(requeue=False)
+        else:
             deliveries = (message.headers or {}).get("x-delivery-count", 0)
-            log.get("inbox").error(
-                "inbox.handler_failed", service=self.service,
-                type=message.envelope.get("type"), id=message.envelope.get("id"),
-                deliveries=deliveries + 1, limit=bus.DELIVERY_LIMIT,
-                error=repr(exc_info[1]))
+            self.log.error("inbox.handler_failed", type=envelope.get("type"),
+                           id=envelope.get("id"), deliveries=deliveries + 1,
+                           limit=bus.DELIVERY_LIMIT, error=repr(outcome[1]))
             # Back off a little so a passing fault (database restart) can clear.
             eventlet.sleep(min(2.0, 0.1 * 2 ** deliveries))
-        super().handle_message_processed(message, result, exc_info)
+            message.reject(requeue=True)
+
+
+def _drain(connection, timeout):
+    """Whether a frame came within `timeout` seconds."""
+    try:
+        connection.drain_events(timeout=timeout)
+        return True
+    except socket.timeout:
+        return False
 
 
 inbox = Inbox.decorator

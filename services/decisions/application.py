@@ -1,9 +1,9 @@
 """The decisions' application: verdicts (四, 六(二)) on the facts noted from upstream
 (inbound.py), deadlines swept, and the queries that explain them. The read table of cases
 and deadlines is in projections.py."""
-from shared import log, metadata
+from shared import batch, log, metadata
 from shared.application import ServiceApplication, case_id
-from services.decisions.domain import CLOSED, RECTIFYING
+from services.decisions.domain import CLOSED, RECTIFYING, Campaign
 from services.decisions.inbound import Inbound
 from services.decisions.projections import Cases  # noqa: F401  (the service attaches it)
 
@@ -17,7 +17,12 @@ class Decisions(Inbound, ServiceApplication):
     def campaign(self):
         """The current campaign. Called for every upstream event, so it reads the latest
         campaign's id only, and keeps the (never changing) campaigns in memory; the
-        projection is caught up only while no campaign is known."""
+        projection is caught up only while no campaign is known. A campaign opened earlier
+        in the batch being handled is not committed yet: the batch has it."""
+        in_batch = batch.current(self)
+        opened = in_batch.collected(Campaign) if in_batch is not None else []
+        if opened:
+            return opened[-1]
         row = self._latest_campaign()
         if row is None and hasattr(self, "projections"):
             self.projections["cases"].catch_up()

@@ -3,6 +3,7 @@ import datetime
 
 from nameko.rpc import rpc
 
+from shared import batch
 from shared.errors import BadInput
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
@@ -17,7 +18,10 @@ class DecisionsService(AuditEntrypoints):
     acting = Acting()
 
     @inbox("decisions")
-    def on_upstream_event(self, envelope):
+    def on_upstream_events(self, envelopes):
+        return batch.handle(self.store, envelopes, self._on_upstream_event)
+
+    def _on_upstream_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"],
                                 campaign=envelope.get("campaign")):
             # Decided as of the day the fact was recorded upstream, not the day it arrived.

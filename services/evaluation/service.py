@@ -1,7 +1,7 @@
 """The evaluation service: the campaign, and the forms handed in by jurisdiction."""
 from nameko.rpc import RpcProxy, rpc
 
-from shared import db, faults, upload, xlsx
+from shared import batch, db, faults, upload, xlsx
 from shared.errors import BadInput
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
@@ -18,7 +18,10 @@ class EvaluationService(AuditEntrypoints):
     decisions = RpcProxy("decisions")  # rectification periods (issue 17)
 
     @inbox("evaluation")
-    def on_registry_event(self, envelope):
+    def on_registry_events(self, envelopes):
+        return batch.handle(self.store, envelopes, self._on_registry_event)
+
+    def _on_registry_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"],
                                 campaign=envelope.get("campaign")):
             self.store.on_upstream(envelope)

@@ -6,7 +6,7 @@ import os
 
 from nameko.rpc import rpc
 
-from shared import checkpoint
+from shared import batch, checkpoint
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.notices import portal, publications
@@ -21,7 +21,10 @@ class NoticesService(AuditEntrypoints):
     acting = Acting()
 
     @inbox("notices")
-    def on_upstream_event(self, envelope):
+    def on_upstream_events(self, envelopes):
+        return batch.handle(self.store, envelopes, self._on_upstream_event)
+
+    def _on_upstream_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"],
                                 campaign=envelope.get("campaign")):
             self.store.on_upstream(envelope)

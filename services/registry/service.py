@@ -1,7 +1,7 @@
 """The registry service: the province's filings."""
 from nameko.rpc import rpc
 
-from shared import upload
+from shared import batch, upload
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.registry.application import Filings, Registry
@@ -36,7 +36,10 @@ class RegistryService(AuditEntrypoints, DirectoryEntrypoints):
             return record(rows, source=f"xlsx:{operator.id}", filename=file["filename"])
 
     @inbox("registry")
-    def on_external_event(self, envelope):
+    def on_external_events(self, envelopes):
+        return batch.handle(self.store, envelopes, self._on_external_event)
+
+    def _on_external_event(self, envelope):
         with self.acting.system(causation_id=envelope["id"],
                                 campaign=envelope.get("campaign")):
             self.store.on_upstream(envelope)

@@ -206,55 +206,83 @@ def _envelopes(registry, numbers):
                 registry.recorder.max_notification_id() - len(numbers) + 1, len(numbers))]
 
 
-def _handle_together(app, envelopes):
-    """Each envelope on a green thread of its own, as nameko's inbox workers run."""
-    import eventlet
+def _handle_batch(app, envelopes):
+    """As the inbox hands a batch to a service's worker (shared.nameko_ext.Inbox)."""
+    from shared import batch
 
     def handle(envelope):
         with caused_by("system", "system"):
             return app.on_upstream(envelope)
-    threads = [eventlet.spawn(handle, envelope) for envelope in envelopes]
-    return [t.wait() for t in threads]
+    return batch.handle(app, envelopes, handle)
 
 
-def test_upstream_events_handled_together_are_committed_together_exactly_once(environment,
-                                                                               registry):
-    from shared.group_commit import GroupCommit
+@pytest.fixture
+def together_only(monkeypatch):
+    """Fails the test if a batch falls back to handling its messages one by one."""
+    from shared import batch
+
+    def alone(handler, envelope):
+        raise AssertionError("the batch was handled message by message")
+    monkeypatch.setattr(batch, "_handle_alone", alone)
+
+
+def test_a_batch_of_upstream_events_is_committed_together_exactly_once(environment, registry,
+                                                                       together_only):
     config, _ = environment
     evaluation = Evaluation(config)
-    evaluation.group_commit = GroupCommit(evaluation)
     try:
         envelopes = _envelopes(registry, [7300 + k for k in range(6)])
         before = evaluation.recorder.max_notification_id()
-        assert _handle_together(evaluation, envelopes) == [True] * 6
-        assert (evaluation.group_commit.groups, evaluation.group_commit.grouped) == (1, 6)
+        assert _handle_batch(evaluation, envelopes) == ["ok"] * 6
         assert evaluation.recorder.max_notification_id() == before + 6
         for envelope in envelopes:
             uscc = envelope["data"]["filing"]["uscc"]
             assert evaluation.repository.get(case_id(uscc)).filing["uscc"] == uscc
             assert evaluation.recorder.has_tracking_id(envelope["source"],
                                                        integration.position_of(envelope))
-        # Redelivered, together again: nothing is recorded twice.
-        assert _handle_together(evaluation, envelopes) == [False] * 6
+        # Redelivered, in a batch again, the same message twice: nothing recorded twice.
+        assert _handle_batch(evaluation, envelopes + envelopes[:1]) == ["ok"] * 7
         assert evaluation.recorder.max_notification_id() == before + 6
     finally:
         evaluation.close()
 
 
-def test_a_conflict_in_a_group_falls_back_to_each_message_alone(environment, registry):
-    """The same message twice in one group (a redelivery racing the first delivery): the
-    group's transaction fails whole, each is recorded alone, the copy is dropped."""
-    from shared.group_commit import GroupCommit
+def test_a_message_in_a_batch_sees_what_the_ones_before_it_did(environment, registry,
+                                                               together_only):
+    """A filing and its change in one batch: the change applies to the case the filing
+    opened, not yet committed, and the case's versions follow on."""
     config, _ = environment
     evaluation = Evaluation(config)
-    evaluation.group_commit = GroupCommit(evaluation)
+    try:
+        row = factories.institution(7310)
+        file(registry, 7310)
+        with caused_by("province", "province"):
+            registry.import_roster([dict(row.to_dict(), name="批内改名")])
+        envelopes = [integration.to_cloudevent("registry", n.id,
+                                               registry.mapper.to_domain_event(n))
+                     for n in registry.recorder.select_notifications(1, 100000)
+                     if n.originator_id == case_id(row.uscc)]
+        assert _handle_batch(evaluation, envelopes) == ["ok", "ok"]
+        case = evaluation.repository.get(case_id(row.uscc))
+        assert (case.version, case.filing["name"]) == (2, "批内改名")
+    finally:
+        evaluation.close()
+
+
+def test_a_bad_message_in_a_batch_is_isolated_and_the_others_go_through(environment,
+                                                                         registry):
+    """Nothing of the batch is recorded together; each message is handled alone: the bad
+    one is dead-lettered (poison), the others are recorded once."""
+    config, _ = environment
+    evaluation = Evaluation(config)
     try:
         envelopes = _envelopes(registry, [7400, 7401])
+        bad = dict(envelopes[0], id="bad", sequence="99999999",
+                   data={"filing": {"uscc": "not a filing"}})
         before = _event_rows(evaluation)
-        results = _handle_together(evaluation, [envelopes[0], envelopes[0], envelopes[1]])
-        assert sorted(results) == [False, True, True]
-        assert evaluation.group_commit.groups == 0
-        # (The failed group leaves a gap in the notification ids; readers skip gaps.)
+        outcomes = _handle_batch(evaluation, [envelopes[0], bad, envelopes[1]])
+        assert [o if o == "ok" else o[0] for o in outcomes] == ["ok", "poison", "ok"]
+        assert "filing" in str(outcomes[1][1])  # why, for the log
         assert _event_rows(evaluation) == before + 2
     finally:
         evaluation.close()
