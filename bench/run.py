@@ -16,8 +16,8 @@ from common import (JURISDICTIONS, BenchCluster, baseline_inserts,  # noqa: E402
                     fill_score_sheet, fill_self_assessment, median, operator_for,
                     percentile, progress)
 
-BENCHMARKS = ("baseline", "spine", "roster-import", "evaluation", "decision-latency",
-              "publications", "replay-verify")
+BENCHMARKS = ("baseline", "hop", "latency-at-rest", "spine", "roster-import", "evaluation",
+              "decision-latency", "publications", "replay-verify")
 SPINE_CITY = "140100"
 
 
@@ -408,6 +408,10 @@ def main(argv=None):
     parser.add_argument("--events", type=int, default=100000,
                         help="events in the store of the replay-verify benchmark "
                              "(at least; default 100000)")
+    parser.add_argument("--hop-n", type=int, default=5000,
+                        help="filings sent across the hop benchmark (default 5000)")
+    parser.add_argument("--rest-n", type=int, default=200,
+                        help="cases scored one at a time by latency-at-rest (default 200)")
     parser.add_argument("--json", help="write the results as JSON to this file")
     args = parser.parse_args(argv)
     only = BENCHMARKS if not args.only else tuple(x.strip() for x in args.only.split(","))
@@ -420,6 +424,12 @@ def main(argv=None):
     progress(f"pinggu benchmarks: {', '.join(only)} (baseline first); python {sys.version.split()[0]}, "
              f"{os.cpu_count()} CPUs")
     steps = [("baseline", lambda: bench_baseline(res, args.baseline_n))]
+    if "hop" in only:
+        from flow import bench_hop
+        steps.append(("hop", lambda: bench_hop(res, args.hop_n)))
+    if "latency-at-rest" in only:
+        from flow import bench_latency_at_rest
+        steps.append(("latency-at-rest", lambda: bench_latency_at_rest(res, args.rest_n)))
     if "spine" in only:
         steps.append(("spine", lambda: bench_spine(res, args.n)))
     if "roster-import" in only:

@@ -10,10 +10,10 @@ its effects, and a redelivered one is dropped by its tracking row.
 Within a batch, a message sees what the messages before it did: an aggregate changed by
 one is what the next one loads (the batch keeps it), as if each had been committed alone.
 
-If anything goes wrong (a handler raises, the transaction meets a conflict), nothing of the
-batch is recorded and every message is handled again alone, by
-ServiceApplication.process_upstream as before, so a bad message is isolated and the others
-go through.
+A message the handler fails on is isolated: the messages before it are committed as a
+batch, it is handled again alone (ServiceApplication.process_upstream, as before batches),
+and the rest go on as a batch. If the batch's transaction fails (a concurrent writer of the
+same aggregate), nothing of it is recorded and its messages are handled alone.
 """
 import contextvars
 import uuid
@@ -44,6 +44,7 @@ class Batch:
     def __init__(self, app, envelopes):
         self.app = app
         self.processing = []
+        self._changed = {}  # class -> {id: aggregate}, in the order they were first changed
         self.tracked = app.tracked_positions(
             [(e["source"], position_of(e)) for e in envelopes])
         self.aggregates = load_many(app, _case_ids(envelopes))
@@ -53,9 +54,18 @@ class Batch:
             self.aggregates[aggregate_id] = load(aggregate_id)
         return self.aggregates[aggregate_id]
 
+    def remembered(self, key, compute):
+        """`compute()`, once per batch: what every message of a batch would read the same
+        from the committed state (the decisions' current campaign)."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
     def collected(self, cls):
         """The aggregates of class `cls` the batch has changed so far, in order."""
-        return [a for p in self.processing for a in p.aggregates.values() if isinstance(a, cls)]
+        return [a for kind, changed in self._changed.items() if issubclass(kind, cls)
+                for a in changed.values()]
 
     def process(self, source, position, handle):
         """As ServiceApplication.process_upstream, but recorded when the batch commits."""
@@ -67,6 +77,8 @@ class Batch:
         self.tracked.add((source, position))
         self.processing.append(processing_event)
         self.aggregates.update(processing_event.aggregates)
+        for aggregate in processing_event.aggregates.values():
+            self._changed.setdefault(type(aggregate), {})[aggregate.id] = aggregate
         return True
 
     def commit(self):
@@ -95,27 +107,47 @@ def handle(app, envelopes, handler):
     """Handle `envelopes` with `handler(envelope)` (which ends in app.process_upstream);
     one outcome per envelope: OK (done, or a redelivery), (POISON, error) (never
     processable: dead letter) or (FAILED, error) (try again later)."""
-    if len(envelopes) > 1 and hasattr(app.recorder, "datastore"):
+    outcomes = []
+    while envelopes:
+        if len(envelopes) == 1 or not hasattr(app.recorder, "datastore"):
+            outcomes += [_handle_alone(handler, envelope) for envelope in envelopes]
+            break
         try:
-            _handle_together(app, envelopes, handler)
-            return [OK] * len(envelopes)
+            handled = _handle_together(app, envelopes, handler)
         except Exception as exc:
-            # Told, not hidden: a batch that keeps failing costs a transaction per message.
+            # The transaction failed (a concurrent writer): nothing of it was recorded.
             log.get("inbox").warning("inbox.batch_alone", service=app.schema,
                                      messages=len(envelopes), reason=repr(exc)[:300])
-    return [_handle_alone(handler, envelope) for envelope in envelopes]
+            outcomes += [_handle_alone(handler, envelope) for envelope in envelopes]
+            break
+        outcomes += [OK] * handled
+        if handled < len(envelopes):
+            # The message that failed in the batch is tried alone, then the rest go on.
+            outcomes.append(_handle_alone(handler, envelopes[handled]))
+        envelopes = envelopes[handled + 1:]
+    return outcomes
 
 
 def _handle_together(app, envelopes, handler):
+    """How many of `envelopes`, from the first, were handled and committed together: all
+    of them, or those before the first one the handler failed on."""
     batch = Batch(app, envelopes)
     token = _current.set(batch)
+    handled = len(envelopes)
     try:
-        for envelope in envelopes:
-            handler(envelope)
+        for k, envelope in enumerate(envelopes):
+            done = len(batch.processing)
+            try:
+                handler(envelope)
+            except Exception:
+                handled = k
+                del batch.processing[done:]
+                break
         recordings = batch.commit()
     finally:
         _current.reset(token)
     app._notify(recordings)
+    return handled
 
 
 def _handle_alone(handler, envelope):

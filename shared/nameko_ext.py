@@ -186,7 +186,7 @@ class Inbox(Entrypoint):
                                       on_decode_error=self._undecodable)
             with consumer:
                 while self.running:
-                    if not _drain(connection, self.WAIT):
+                    if not received and not _drain(connection, self.WAIT):
                         continue
                     # Whatever else is already here joins the batch; nothing waits for more.
                     while len(received) < batch.BATCH and _drain(connection, 0.001):
@@ -208,12 +208,15 @@ class Inbox(Entrypoint):
         if not envelopes:
             return
         IN_FLIGHT["count"] += len(envelopes)
+        started = time.monotonic()
         try:
             outcomes = self._run_worker(envelopes)
         finally:
             IN_FLIGHT["count"] -= len(envelopes)
         for envelope, message, outcome in zip(envelopes, messages, outcomes):
             self._settle(envelope, message, outcome)
+        self.log.debug("inbox.batch", messages=len(envelopes),
+                       ms=round(1000 * (time.monotonic() - started), 1))
 
     def _checked(self, body, message):
         """The envelope, or None once a message that can never be processed is

@@ -20,9 +20,13 @@ class Decisions(Inbound, ServiceApplication):
         projection is caught up only while no campaign is known. A campaign opened earlier
         in the batch being handled is not committed yet: the batch has it."""
         in_batch = batch.current(self)
-        opened = in_batch.collected(Campaign) if in_batch is not None else []
-        if opened:
-            return opened[-1]
+        if in_batch is None:
+            return self._committed_campaign()
+        opened = in_batch.collected(Campaign)
+        return opened[-1] if opened else \
+            in_batch.remembered("campaign", self._committed_campaign)
+
+    def _committed_campaign(self):
         row = self._latest_campaign()
         if row is None and hasattr(self, "projections"):
             self.projections["cases"].catch_up()

@@ -9,6 +9,7 @@ is not required by the schema. Readers ignore fields they do not know (docs/even
 Versioning)."""
 import dataclasses
 import datetime
+import functools
 import types
 import typing
 
@@ -74,8 +75,17 @@ def schema_url(type_name):
 
 
 # -- reading and writing data ------------------------------------------------------------
-def _hints(cls):
-    return typing.get_type_hints(cls, include_extras=True)
+# Resolved once per contract and per type hint: resolving them costs more than reading an
+# event, and every upstream message is read through its contract (issue 14).
+@functools.cache
+def _fields(cls):
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return tuple((f.name, f.default is ABSENT, hints[f.name]) for f in dataclasses.fields(cls))
+
+
+@functools.cache
+def _shape(hint):
+    return typing.get_origin(hint), typing.get_args(hint), dataclasses.is_dataclass(hint)
 
 
 def from_data(cls, data, path=""):
@@ -83,19 +93,19 @@ def from_data(cls, data, path=""):
     not fit. Unknown fields are ignored."""
     if not isinstance(data, dict):
         raise ContractError(f"{path or 'data'}: expected an object")
-    hints, values = _hints(cls), {}
-    for field in dataclasses.fields(cls):
-        where = f"{path}.{field.name}" if path else field.name
-        if field.name not in data:
-            if field.default is ABSENT:
+    values = {}
+    for name, optional, hint in _fields(cls):
+        where = f"{path}.{name}" if path else name
+        if name not in data:
+            if optional:
                 continue
             raise ContractError(f"{where}: missing")
-        values[field.name] = _read(hints[field.name], data[field.name], where)
+        values[name] = _read(hint, data[name], where)
     return cls(**values)
 
 
 def _read(hint, value, where):
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    origin, args, is_dataclass = _shape(hint)
     if origin is typing.Annotated:
         kind = args[1]
         if kind == "number":
@@ -119,7 +129,7 @@ def _read(hint, value, where):
         if not isinstance(value, list):
             raise ContractError(f"{where}: expected an array")
         return [_read(args[0], item, f"{where}[{n}]") for n, item in enumerate(value)]
-    if dataclasses.is_dataclass(hint):
+    if is_dataclass:
         return from_data(hint, value, where)
     if hint is dict:
         if not isinstance(value, dict):
@@ -189,12 +199,11 @@ def json_schema(cls):
 
 
 def _object_schema(cls, defs):
-    hints, properties, required = _hints(cls), {}, []
-    for field in dataclasses.fields(cls):
-        properties[field.name] = _schema(hints[field.name], defs)
-        if field.default is ABSENT:
-            continue
-        required.append(field.name)
+    properties, required = {}, []
+    for name, optional, hint in _fields(cls):
+        properties[name] = _schema(hint, defs)
+        if not optional:
+            required.append(name)
     out = {"type": "object", "properties": properties, "required": required}
     if cls.__doc__ and not hasattr(cls, "TYPE"):
         out["description"] = " ".join(cls.__doc__.split())

@@ -270,20 +270,31 @@ def test_a_message_in_a_batch_sees_what_the_ones_before_it_did(environment, regi
 
 
 def test_a_bad_message_in_a_batch_is_isolated_and_the_others_go_through(environment,
-                                                                         registry):
-    """Nothing of the batch is recorded together; each message is handled alone: the bad
-    one is dead-lettered (poison), the others are recorded once."""
+                                                                         registry,
+                                                                         monkeypatch):
+    """The messages before the bad one are committed together, the bad one is handled
+    alone and dead-lettered (poison), the rest go on together; each recorded once."""
+    from shared import batch
     config, _ = environment
     evaluation = Evaluation(config)
+    alone = []
+    handle_alone = batch._handle_alone
+    monkeypatch.setattr(batch, "_handle_alone",
+                        lambda h, e: alone.append(e["id"]) or handle_alone(h, e))
     try:
-        envelopes = _envelopes(registry, [7400, 7401])
+        envelopes = _envelopes(registry, [7400, 7401, 7402, 7403])
         bad = dict(envelopes[0], id="bad", sequence="99999999",
                    data={"filing": {"uscc": "not a filing"}})
         before = _event_rows(evaluation)
-        outcomes = _handle_batch(evaluation, [envelopes[0], bad, envelopes[1]])
-        assert [o if o == "ok" else o[0] for o in outcomes] == ["ok", "poison", "ok"]
-        assert "filing" in str(outcomes[1][1])  # why, for the log
-        assert _event_rows(evaluation) == before + 2
+        outcomes = _handle_batch(evaluation, envelopes[:2] + [bad] + envelopes[2:])
+        assert [o if o == "ok" else o[0] for o in outcomes] == \
+            ["ok", "ok", "poison", "ok", "ok"]
+        assert "filing" in str(outcomes[2][1])  # why, for the log
+        assert alone == ["bad"]
+        assert _event_rows(evaluation) == before + 4
+        # All again (a redelivery): nothing more is recorded.
+        assert _handle_batch(evaluation, envelopes) == ["ok"] * 4
+        assert _event_rows(evaluation) == before + 4
     finally:
         evaluation.close()
 
@@ -292,3 +303,35 @@ def _event_rows(app):
     with app.recorder.datastore.transaction(commit=False) as cur:
         cur.execute(f"SELECT count(*) AS n FROM {app.recorder.events_table_name}")
         return cur.fetchone()["n"]
+
+
+def test_a_campaign_opened_earlier_in_a_batch_is_the_one_the_next_messages_see(
+        environment, registry, together_only):
+    """decisions reads its current campaign for every fact; a campaign opened in the same
+    batch is not committed yet, and must not be missed."""
+    from shared import batch
+    from services.decisions.application import Cases, Decisions
+    from services.evaluation import campaign
+    config, _ = environment
+    evaluation, decisions = Evaluation(config), Decisions(config)
+    decisions.attach_projections([Cases])
+    try:
+        with caused_by("province", "province", business_date=datetime.date(2023, 8, 28)):
+            evaluation.open_campaign(campaign.validate(campaign.DEFAULT_2023))
+        opened = [n for n in evaluation.recorder.select_notifications(1, 100000)
+                  if n.topic.endswith("Campaign.Opened")][0]
+        envelopes = [integration.to_cloudevent("evaluation", opened.id,
+                                               evaluation.mapper.to_domain_event(opened))]
+        envelopes += _envelopes(registry, [7500])
+        seen = []
+
+        def handle(envelope):
+            seen.append(decisions.campaign())
+            with caused_by("system", "system"):
+                return decisions.on_upstream(envelope, datetime.date(2023, 8, 28))
+        assert decisions.campaign() is None
+        assert batch.handle(decisions, envelopes, handle) == ["ok", "ok"]
+        assert seen[0] is None and seen[1].notice == campaign.DEFAULT_2023["notice"]
+    finally:
+        evaluation.close()
+        decisions.close()

@@ -1,0 +1,114 @@
+"""The event flow's own benchmarks (issue 14, bench/README.md):
+
+`hop`: N filings committed in the registry's store (by its own application in this
+process, as one roster import writes them) while the four services run; timed from the
+commit to the moment evaluation has recorded every one (its tracking table), through the
+registry's outbox (publisher confirms), RabbitMQ and evaluation's inbox. Events/s of that
+one hop, with the ratio to the baseline.
+
+`latency-at-rest`: N cases filed and self-assessed, then scored one at a time (a one-row
+score sheet submitted through `services.cli.main` in this process, waiting for its verdict
+before the next), so nothing queues: the decision latency Scored -> Decided from the
+events' own timestamps (the evaluation's `CaseFile.Scored`, the decisions' `Case.Decided`).
+"""
+import datetime as dt
+import time
+
+from big_store import cluster_environment
+from common import BenchCluster, median, percentile, progress
+from publications import inproc
+
+CITY = "140100"
+
+
+def bench_hop(res, n):
+    from tests import factories
+    rows = [factories.institution(i + 1, city=CITY).to_dict() for i in range(n)]
+    bc = BenchCluster("hop")
+    try:
+        with bc:
+            registry = _registry(bc)
+            try:
+                from shared.metadata import caused_by
+                with caused_by("province", "province", business_date=dt.date(2023, 8, 28)):
+                    start = time.perf_counter()
+                    registry.import_roster(rows)
+                committed = time.perf_counter() - start
+                # As the service's own commit would wake its outbox (shared/wakeup.py).
+                bc.query("SELECT pg_notify('pinggu_commit_registry', '')")
+                tracked = lambda: bc.count("evaluation.evaluation_tracking")  # noqa: E731
+                _, waited = bc.wait(lambda: tracked() >= n, f"evaluation to record {n}",
+                                    interval=0.01, state=tracked)
+                seconds = committed + waited
+            finally:
+                registry.close()
+    finally:
+        for text in bc.teardown_problems:
+            res.problem("hop", f"teardown: {text}")
+    res.details["hop"] = {"filings": n, "commit_s": committed, "after_commit_s": waited}
+    res.rate("hop", "registry -> evaluation events/s", n / seconds, "events/s",
+             f"{n} filings: committed in {committed:.2f} s, all recorded by evaluation "
+             f"{waited:.2f} s later (outbox, confirms, broker, inbox)")
+
+
+def _registry(bc):
+    from shared import config
+    from services.registry.application import Registry
+    with cluster_environment(bc.cluster):
+        return Registry(config.load())
+
+
+def bench_latency_at_rest(res, n):
+    from tests import factories
+    rows = [factories.institution(i + 1, cohort=2021 if i % 2 else 2020, city=CITY)
+            for i in range(n)]
+    operator = f"city-{CITY}"
+    bc = BenchCluster("latency-at-rest")
+    try:
+        with bc:
+            inproc(bc, "roster", "import", factories.roster(bc.path("roster.xlsx"), rows))
+            bc.known_downstream(n)
+            inproc(bc, "submit", "self-assessment",
+                   factories.self_assessment(bc.path("sa.xlsx"), rows), operator=operator)
+            noted = lambda: bc.topic_count("decisions", "Case.SelfAssessmentNoted")  # noqa
+            bc.wait(lambda: noted() >= n, "decisions to note the self-assessments")
+            inproc(bc, "clock", "set", "2023-10-31")
+            time.sleep(1.5)  # the sweep's tick settles
+            progress(f"latency-at-rest: {n} cases filed and self-assessed; scoring one "
+                     "at a time")
+            for k, row in enumerate(rows):
+                sheet = factories.score_sheet(bc.path(f"score-{k}.xlsx"), {row.uscc: 85},
+                                              on=dt.date(2023, 10, 31))
+                decided = bc.topic_count("decisions", "Case.Decided")
+                inproc(bc, "submit", "score-sheet", sheet, operator=operator)
+                bc.wait(lambda: bc.topic_count("decisions", "Case.Decided") > decided,
+                        f"the verdict on score {k + 1}", interval=0.002)
+            latencies = _latencies(bc)
+    finally:
+        for text in bc.teardown_problems:
+            res.problem("latency-at-rest", f"teardown: {text}")
+    res.details["latency-at-rest"] = {"cases": n, "latencies_ms": latencies}
+    if len(latencies) != n:
+        res.problem("latency-at-rest", f"{len(latencies)} of {n} scores were followed by "
+                                       "a verdict")
+    if not latencies:
+        return
+    per_commit_ms = 1000 / res.baseline_rate
+    note = (f"n={len(latencies)}, one score at a time; ratio = latency / one baseline "
+            f"insert+commit ({per_commit_ms:.2f} ms)")
+    for label, value in (("median", median(latencies)), ("p99", percentile(latencies, 99)),
+                         ("max", max(latencies))):
+        res.add("latency-at-rest", f"{label} Scored -> Decided", value, "ms",
+                value / per_commit_ms, note)
+
+
+def _latencies(bc):
+    from run import _load_events
+    scored = {e.originator_id: e.timestamp for e in _load_events(bc, "evaluation")
+              if type(e).__qualname__ == "CaseFile.Scored"}
+    decided = {}
+    for e in _load_events(bc, "decisions"):
+        if type(e).__qualname__ == "Case.Decided" and e.originator_id in scored \
+                and e.timestamp >= scored[e.originator_id]:
+            decided.setdefault(e.originator_id, e.timestamp)
+    return sorted((decided[c] - scored[c]).total_seconds() * 1000 for c in decided)
