@@ -58,7 +58,7 @@ def dumps(obj):
     return json.dumps(obj, default=_json_default, ensure_ascii=False, sort_keys=True)
 
 
-def to_cloudevent(service, position, domain_event):
+def _envelope(service, position, domain_event):
     meta = getattr(domain_event, "meta", {}) or {}
     name = event_name(domain_event)
     version = getattr(type(domain_event), "schema_version", 1)
@@ -84,7 +84,18 @@ def to_cloudevent(service, position, domain_event):
         "businessdate": meta.get("business_date"),
         "data": data,
     }
-    return json.loads(dumps(envelope))
+    return envelope
+
+
+def to_cloudevent(service, position, domain_event):
+    """The CloudEvent of a committed domain event, as a consumer reads it (JSON types)."""
+    return json.loads(dumps(_envelope(service, position, domain_event)))
+
+
+def cloudevent_message(service, position, domain_event):
+    """(id, type, JSON text) of the CloudEvent, serialised once for the outbox."""
+    envelope = _envelope(service, position, domain_event)
+    return envelope["id"], envelope["type"], dumps(envelope)
 
 
 def format_sequence(position):

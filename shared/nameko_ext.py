@@ -178,21 +178,35 @@ class Inbox(Entrypoint):
 
     def _consume_until_stopped(self):
         received = []
-        with Connection(self.config.amqp_uri_for(self.service)) as connection:
-            channel = connection.channel()
-            consumer = kombu.Consumer(channel, queues=[self.queue], accept=bus.ACCEPT,
-                                      prefetch_count=self.PREFETCH,
-                                      callbacks=[lambda body, m: received.append((body, m))],
-                                      on_decode_error=self._undecodable)
-            with consumer:
-                while self.running:
-                    if not received and not _drain(connection, self.WAIT):
-                        continue
-                    # Whatever else is already here joins the batch; nothing waits for more.
-                    while len(received) < batch.BATCH and _drain(connection, 0.001):
-                        pass
-                    taken, received[:] = received[:batch.BATCH], received[batch.BATCH:]
-                    self._handle(taken)
+
+        def on_message(body, message):
+            # Counted from here until settled: `settled` must see a message already sent
+            # to this process (unacknowledged, so not waiting in the queue) as work.
+            IN_FLIGHT["count"] += 1
+            received.append((body, message))
+        try:
+            with Connection(self.config.amqp_uri_for(self.service)) as connection:
+                channel = connection.channel()
+                consumer = kombu.Consumer(channel, queues=[self.queue], accept=bus.ACCEPT,
+                                          prefetch_count=self.PREFETCH,
+                                          callbacks=[on_message],
+                                          on_decode_error=self._undecodable)
+                with consumer:
+                    while self.running:
+                        if not received and not _drain(connection, self.WAIT):
+                            continue
+                        # Whatever else is already here joins the batch; none waits for more.
+                        while len(received) < batch.BATCH and _drain(connection, 0.001):
+                            pass
+                        taken = received[:batch.BATCH]
+                        del received[:batch.BATCH]
+                        try:
+                            self._handle(taken)
+                        finally:
+                            IN_FLIGHT["count"] -= len(taken)
+        finally:
+            # Not acknowledged: the broker gives them to a consumer again.
+            IN_FLIGHT["count"] -= len(received)
 
     def _undecodable(self, message, exc):
         self.log.error("inbox.undecodable", error=str(exc))
@@ -207,16 +221,37 @@ class Inbox(Entrypoint):
                 messages.append(message)
         if not envelopes:
             return
-        IN_FLIGHT["count"] += len(envelopes)
         started = time.monotonic()
-        try:
-            outcomes = self._run_worker(envelopes)
-        finally:
-            IN_FLIGHT["count"] -= len(envelopes)
+        outcomes = self._run_worker(envelopes)
+        retried = []
         for envelope, message, outcome in zip(envelopes, messages, outcomes):
-            self._settle(envelope, message, outcome)
+            if outcome == batch.OK:
+                message.ack()
+            elif outcome[0] == batch.POISON:
+                # The handler found the message can never be processed: no retries.
+                self.log.error("inbox.poison_message", type=envelope.get("type"),
+                               id=envelope.get("id"), reason=str(outcome[1]))
+                message.reject(requeue=False)
+            else:
+                retried.append((envelope, message, outcome[1]))
+        if retried:
+            self._requeue(retried)
         self.log.debug("inbox.batch", messages=len(envelopes),
                        ms=round(1000 * (time.monotonic() - started), 1))
+
+    def _requeue(self, retried):
+        deliveries = 0
+        for envelope, message, error in retried:
+            count = (message.headers or {}).get("x-delivery-count", 0)
+            deliveries = max(deliveries, count)
+            self.log.error("inbox.handler_failed", type=envelope.get("type"),
+                           id=envelope.get("id"), deliveries=count + 1,
+                           limit=bus.DELIVERY_LIMIT, error=repr(error))
+        # Back off a little, once for the batch, so a passing fault (a database restart)
+        # can clear before RabbitMQ hands the messages out again.
+        eventlet.sleep(min(2.0, 0.1 * 2 ** deliveries))
+        for _, message, _ in retried:
+            message.reject(requeue=True)
 
     def _checked(self, body, message):
         """The envelope, or None once a message that can never be processed is
@@ -249,23 +284,6 @@ class Inbox(Entrypoint):
         if exc_info is not None:
             return [(batch.FAILED, exc_info[1])] * len(envelopes)
         return result
-
-    def _settle(self, envelope, message, outcome):
-        if outcome == batch.OK:
-            message.ack()
-        elif outcome[0] == batch.POISON:
-            # The handler found the message can never be processed: no retries.
-            self.log.error("inbox.poison_message", type=envelope.get("type"),
-                           id=envelope.get("id"), reason=str(outcome[1]))
-            message.reject(requeue=False)
-        else:
-            deliveries = (message.headers or {}).get("x-delivery-count", 0)
-            self.log.error("inbox.handler_failed", type=envelope.get("type"),
-                           id=envelope.get("id"), deliveries=deliveries + 1,
-                           limit=bus.DELIVERY_LIMIT, error=repr(outcome[1]))
-            # Back off a little so a passing fault (database restart) can clear.
-            eventlet.sleep(min(2.0, 0.1 * 2 ** deliveries))
-            message.reject(requeue=True)
 
 
 def _drain(connection, timeout):

@@ -154,16 +154,17 @@ class Outbox:
                 domain_event = self.app.mapper.to_domain_event(notification)
                 if not getattr(type(domain_event), "published", True):
                     continue  # the service's private state (a password's hash, sign-ins)
-                envelope = integration.to_cloudevent(self.service, notification.id, domain_event)
+                event_id, kind, body = integration.cloudevent_message(
+                    self.service, notification.id, domain_event)
                 name = integration.event_name(domain_event)
                 producer.publish(
-                    integration.dumps(envelope),
+                    body,
                     routing_key=integration.routing_key(self.service, name),
                     content_type="application/cloudevents+json",
                     content_encoding="utf-8",
                     delivery_mode=2,
-                    message_id=envelope["id"],
-                    type=envelope["type"],
+                    message_id=event_id,
+                    type=kind,
                     user_id=self.config.account(self.service),
                     # No retry here: a reconnection would renumber the delivery tags.
                     # While the broker is away the follow loop backs off and sends the

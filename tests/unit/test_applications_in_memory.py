@@ -189,3 +189,17 @@ def test_the_newest_activity_report_of_a_year_wins_whatever_the_arrival_order(re
     newest = max(reports)  # by date, then by the rows (here: the number certified)
     assert app.case(ROW.uscc)["activity"]["2022"] == [
         {"occupation": "6-18-02-04", "level": 4, "certified": newest[1]}]
+
+
+def test_the_outbox_sends_the_cloudevent_consumers_read():
+    """The outbox serialises each event once (integration.cloudevent_message); what it sends
+    is the CloudEvent to_cloudevent describes, id and type included."""
+    import json
+    app = registry()
+    for notification in app.recorder.select_notifications(1, 10):
+        event = app.mapper.to_domain_event(notification)
+        event_id, kind, body = integration.cloudevent_message("registry", notification.id,
+                                                              event)
+        expected = integration.to_cloudevent("registry", notification.id, event)
+        assert json.loads(body) == expected
+        assert (event_id, kind) == (expected["id"], expected["type"])
