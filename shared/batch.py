@@ -1,6 +1,8 @@
 """Upstream events handled a batch at a time, in one transaction (issue 14).
 
-The inbox hands a service every message waiting for it, up to BATCH. Which of their
+The inbox hands a service every message waiting for it, up to PINGGU_INBOX_BATCH (500:
+big enough that a file's events cross in a few batches, small enough that one transaction
+stays short). Which of their
 positions were already processed is read in one query, the cases they name are loaded in
 one query (shared.bulk), each message is handled in order as it would be alone, and the
 events they caused are recorded in one transaction together with a tracking row for every
@@ -24,10 +26,6 @@ from eventsourcing.persistence import Notification, Recording, Tracking
 from shared import log
 from shared.bulk import load_many
 from shared.integration import PoisonMessage, position_of
-
-# The most messages in one transaction: big enough that a file's events cross in a few
-# batches, small enough that one transaction stays short.
-BATCH = 500
 
 OK, POISON, FAILED = "ok", "poison", "failed"
 

@@ -31,10 +31,11 @@ def load_many(app, aggregate_ids):
             rows = cur.fetchall()
         streams = {}
         for row in rows:
-            streams.setdefault(by_text[str(row["originator_id"])], []).append(app.mapper.to_domain_event(
-                StoredEvent(originator_id=row["originator_id"],
-                            originator_version=row["originator_version"],
-                            topic=row["topic"], state=bytes(row["state"]))))
+            stored = StoredEvent(originator_id=row["originator_id"],
+                                 originator_version=row["originator_version"],
+                                 topic=row["topic"], state=bytes(row["state"]))
+            streams.setdefault(by_text[str(row["originator_id"])], []).append(
+                app.mapper.to_domain_event(stored))
         for aggregate_id, events in streams.items():
             found[aggregate_id] = project_aggregate(None, events)
     return found

@@ -67,6 +67,8 @@ class Config:
     # public keys every service trusts for tokens the desk mints after a sign-in.
     desk_seed: bytes | None = field(default=None, repr=False)
     desk_public_keys: tuple = ()
+    # The most inbox messages handled in one transaction (shared/batch.py, issue 14).
+    inbox_batch: int = 500
 
     @property
     def production(self):
@@ -353,6 +355,7 @@ def load(environ=None):
         allow_simulated_clock=_flag(environ, "PINGGU_SIMULATED_CLOCK",
                                     _flag(environ, "PINGGU_ALLOW_SIMULATED_CLOCK", False)),
         http_port=int(environ.get("PINGGU_HTTP_PORT", "8023")),
+        inbox_batch=_positive(environ, "PINGGU_INBOX_BATCH", 500),
         log_json=None if environ.get("PINGGU_LOG_JSON") in (None, "")
         else _flag(environ, "PINGGU_LOG_JSON", True),
         mode=mode,
@@ -378,3 +381,10 @@ def load(environ=None):
         desk_seed=desk_seed,
         desk_public_keys=desk_public,
     )
+
+
+def _positive(environ, name, default):
+    text = environ.get(name) or str(default)
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)

@@ -1,5 +1,6 @@
 """nameko glue: the event-store dependency (with its outbox and projections running beside
-the service) and the exactly-once inbox entrypoint, which hands over a batch at a time. The domain knows nothing of this."""
+the service) and the exactly-once inbox entrypoint, which hands over a batch at a time.
+The domain knows nothing of this."""
 import threading
 import time
 
@@ -79,11 +80,15 @@ class EventStore(DependencyProvider):
             # Cleared before the round: a commit during it makes the next wait return at once.
             self.woken.clear()
             try:
-                busy = sum(p.catch_up() for p in self.projections)
+                # Publishing first: the other services wait on it, the read tables only
+                # on this one. A broker away does not hold the read tables back.
+                busy, unpublished = self._publish()
+                busy += sum(p.catch_up() for p in self.projections)
                 if self.tick is not None and time.monotonic() - last_tick >= TICK_INTERVAL:
                     last_tick = time.monotonic()
                     busy += self.tick(self.app, self.clock.today())
-                busy += self.outbox.publish_pending()
+                if unpublished is not None:
+                    raise unpublished
                 failures = 0
             except Exception:
                 failures += 1
@@ -93,6 +98,13 @@ class EventStore(DependencyProvider):
                 continue
             if not busy:
                 self.woken.wait(IDLE_SLEEP)
+
+    def _publish(self):
+        """(events published, the error that stopped publishing or None)."""
+        try:
+            return self.outbox.publish_pending(), None
+        except Exception as exc:
+            return 0, exc
 
     def settled(self):
         """How much this service still has to do: events not yet published or projected,
@@ -121,7 +133,7 @@ class EventStore(DependencyProvider):
 class Inbox(Entrypoint):
     """Consumes integration events from the service's quorum inbox, a batch at a time.
 
-    Every message waiting (up to shared.batch.BATCH) goes to one worker, which handles them
+    Every message waiting (up to PINGGU_INBOX_BATCH, 500) goes to one worker, which handles them
     in one transaction (shared.batch.handle); the service method is given the list of
     envelopes and returns one outcome per envelope. A message is acknowledged only after
     its effects are committed. Failures are requeued; RabbitMQ counts deliveries and
@@ -134,7 +146,6 @@ class Inbox(Entrypoint):
     prefetch is its number of workers: a batch could never be bigger than that.
     """
 
-    PREFETCH = 2 * batch.BATCH
     WAIT = 1.0  # how long the loop waits for a first message before looking at `running`
 
     def __init__(self, service, **kwargs):
@@ -147,6 +158,7 @@ class Inbox(Entrypoint):
         with Connection(config.amqp_uri_for(self.service)) as connection:
             bus.declare_topology(connection, config)
         self.queue = bus.inbox_queue(config, self.service, bus.INBOXES[self.service])
+        self.batch_size = config.inbox_batch
         self.log = log.get("inbox").bind(service=self.service)
         self.running = False
         self.stopped = threading.Event()  # green under eventlet
@@ -188,7 +200,7 @@ class Inbox(Entrypoint):
             with Connection(self.config.amqp_uri_for(self.service)) as connection:
                 channel = connection.channel()
                 consumer = kombu.Consumer(channel, queues=[self.queue], accept=bus.ACCEPT,
-                                          prefetch_count=self.PREFETCH,
+                                          prefetch_count=2 * self.batch_size,
                                           callbacks=[on_message],
                                           on_decode_error=self._undecodable)
                 with consumer:
@@ -196,10 +208,10 @@ class Inbox(Entrypoint):
                         if not received and not _drain(connection, self.WAIT):
                             continue
                         # Whatever else is already here joins the batch; none waits for more.
-                        while len(received) < batch.BATCH and _drain(connection, 0.001):
+                        while len(received) < self.batch_size and _drain(connection, 0.001):
                             pass
-                        taken = received[:batch.BATCH]
-                        del received[:batch.BATCH]
+                        taken = received[:self.batch_size]
+                        del received[:self.batch_size]
                         try:
                             self._handle(taken)
                         finally:

@@ -80,6 +80,9 @@ def test_the_same_integration_event_published_twice_has_one_effect(own_cluster, 
 
 
 def test_a_consumer_killed_while_handling_events_gives_exactly_one_verdict_each(own_cluster, tmp_path):
+    # Small batches (shared/batch.py), so that decisions commits its verdicts in many
+    # transactions and a kill can fall between them as well as inside one.
+    own_cluster.env["PINGGU_INBOX_BATCH"] = "5"
     cluster = own_cluster.start().open_campaign()
     # Enough cases that decisions is still busy when it is killed.
     rows = [factories.institution(100 + i, cohort=2020 + i % 2, city="140600")
