@@ -2,11 +2,10 @@
 
 The inbox hands a service every message waiting for it, up to PINGGU_INBOX_BATCH (500:
 big enough that a file's events cross in a few batches, small enough that one transaction
-stays short). Which of their
-positions were already processed is read in one query, the cases they name are loaded in
-one query (shared.bulk), each message is handled in order as it would be alone, and the
-events they caused are recorded in one transaction together with a tracking row for every
-position. Exactly once holds as before: a position is recorded in the same transaction as
+stays short). Which of their positions were already processed is read in one query, the
+cases they name are loaded in one query (shared.bulk), each message is handled in order as
+it would be alone, and the events they caused are recorded in one transaction together
+with a tracking row for every position. Exactly once holds as before: a position is recorded in the same transaction as
 its effects, and a redelivered one is dropped by its tracking row.
 
 Within a batch, a message sees what the messages before it did: an aggregate changed by
