@@ -134,7 +134,12 @@ class ServiceApplication(Application):
         held = _collected.get()
         if held is None:
             return super().save(*objs, **kwargs)
-        held.extend(o for o in objs if o is not None and all(o is not h for h in held))
+        # By identity, in a set: a roster file holds up to 20,000 aggregates (issue 14).
+        seen = {id(h) for h in held}
+        for o in objs:
+            if o is not None and id(o) not in seen:
+                held.append(o)
+                seen.add(id(o))
         return []
 
     def process_upstream(self, source, position, handle):

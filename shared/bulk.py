@@ -2,7 +2,6 @@
 upstream events name hundreds of cases, and loading each with its own query costs a round
 trip apiece. The result is what `repository.get` would give, one aggregate at a time.
 """
-from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import StoredEvent
 
 # PostgreSQL takes an array of any length, but a very long one makes one huge result: a
@@ -37,5 +36,8 @@ def load_many(app, aggregate_ids):
             streams.setdefault(by_text[str(row["originator_id"])], []).append(
                 app.mapper.to_domain_event(stored))
         for aggregate_id, events in streams.items():
-            found[aggregate_id] = project_aggregate(None, events)
+            aggregate = None
+            for event in events:  # as project_aggregate, without its per-event type checks
+                aggregate = event.mutate(aggregate)
+            found[aggregate_id] = aggregate
     return found
