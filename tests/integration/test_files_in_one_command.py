@@ -115,3 +115,14 @@ def test_a_refused_last_row_writes_nothing_of_the_file(apps, last):
     assert str(ROWS + 2) in str(named)  # the refused row is named
     assert evaluation.recorder.max_notification_id() == before
     assert not any(evaluation.get_or_none(case_id(u)).self_assessment for u in ours)
+
+
+def test_a_template_reads_its_institutions_names_in_one_query(apps, monkeypatch):
+    _, evaluation = apps
+    usccs = open_cases(evaluation, 9700)
+    gets = count_gets(evaluation, monkeypatch)
+    listed = evaluation.template_institutions("140100", usccs=usccs[1:])
+    assert [i["uscc"] for i in listed] == sorted(usccs[1:])
+    assert {i["name"] for i in listed} == {factories.institution(n).name
+                                           for n in range(9701, 9700 + ROWS)}
+    assert len(gets) <= 1, f"{len(gets)} single loads for a template of {ROWS - 1} rows"
