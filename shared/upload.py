@@ -1,10 +1,12 @@
-"""Files sent over RPC: the CLI sends an xlsx as base64 in one command, never row by row."""
+"""Files sent over RPC: the CLI sends an xlsx as base64 in one command, never row by row.
+
+The CLI only encodes: shared.parse_worker (and openpyxl with it, ~0.2 s) is imported by
+the services' functions that parse, not by every `pinggu` start-up (issue 14)."""
 import base64
 import os
 import tempfile
 import contextlib
 
-from shared import parse_worker
 from shared.errors import BadInput
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -43,6 +45,7 @@ def marked(upload, errors):
     """The uploaded file with `errors` (BadInput.errors) marked on its cells, as an
     upload dict ("<name>-标注.xlsx") to hand back to the clerk; made in a worker
     process with the parse limits."""
+    from shared import parse_worker
     with received(upload) as path:
         name = os.path.basename(path)
         content = parse_worker.mark(path, name, errors)
@@ -53,5 +56,6 @@ def marked(upload, errors):
 def parse(upload, kind, **params):
     """The rows of an uploaded file, read by `kind`'s reader in a worker process with
     limits (shared/parse_worker.py), so a hostile file cannot stall the service."""
+    from shared import parse_worker
     with received(upload) as path:
         return parse_worker.parse(kind, path, os.path.basename(path), **params)

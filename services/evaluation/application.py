@@ -3,6 +3,7 @@ forms handed in, each recorded as a whole or not at all."""
 import collections
 
 from shared.application import ServiceApplication, case_id
+from shared.bulk import load_many
 from shared.errors import BadInput
 from services.evaluation import campaign as campaign_module
 from services.evaluation.campaign import Campaign
@@ -62,22 +63,29 @@ class Evaluation(Inbound, ServiceApplication):
         any refusal (unknown, out of scope, another jurisdiction) records nothing.
 
         `apply` returns whether the row recorded something: returns (rows recorded, rows
-        unchanged), the latter handed in again exactly as recorded (issue 11)."""
+        unchanged), the latter handed in again exactly as recorded (issue 11).
+
+        One command for the whole file (issue 14): its cases are loaded in one query,
+        not one query a row, and saved with the command's journal in one transaction."""
         campaign = self.require_campaign()
 
         def command():
+            found = load_many(self, [case_id(row.uscc) for row in rows])
             cases, recorded = {}, 0
             for row in rows:
-                case = cases.get(row.uscc) or self._case_for(operator, filename, row, campaign)
+                case = cases.get(row.uscc) or self._case_for(
+                    operator, filename, row, campaign, found[case_id(row.uscc)])
                 recorded += bool(apply(case, row, campaign))
                 cases[row.uscc] = case
             self.save(*cases.values())
             return recorded, len(rows) - recorded
         return self.run_command(command)
 
-    def _case_for(self, operator, filename, row, campaign):
+    @staticmethod
+    def _case_for(operator, filename, row, campaign, case):
+        """The row's case, checked: filed, in the campaign's scope, and of a jurisdiction
+        the operator may act for (属地管理)."""
         where = {"file": filename, "row": row.row_number, "column": "统一社会信用代码"}
-        case = self.get_or_none(case_id(row.uscc))
         if case is None:
             raise BadInput(f"institution {row.uscc} is not filed (or its filing has not "
                            "reached evaluation yet: `pinggu settle`, then try again)", **where)
@@ -103,8 +111,12 @@ class Evaluation(Inbound, ServiceApplication):
         return {"self_assessed": recorded, "unchanged": unchanged, "flagged": flagged}
 
     def submit_scores(self, operator, filename, rows):
+        built = {}  # the campaign's rubric, built once a file: 0.3 ms, once a row before
+
         def apply(case, row, campaign):
-            return case.score(Rubric.from_dict(campaign.rubric).score(row.areas).to_dict(),
+            if "rubric" not in built:
+                built["rubric"] = Rubric.from_dict(campaign.rubric)
+            return case.score(built["rubric"].score(row.areas).to_dict(),
                               evaluator=row.evaluator, evaluated_on=row.evaluated_on,
                               rubric=campaign.rubric)
         recorded, unchanged = self._submit(operator, filename, rows, apply)
@@ -175,8 +187,11 @@ class Evaluation(Inbound, ServiceApplication):
         those of `usccs` among them."""
         chosen = self.institutions_in_scope(jurisdiction)
         if usccs is not None:
-            chosen = [u for u in chosen if u in set(usccs)]
-        return [{"uscc": u, "name": self.get_or_none(case_id(u)).filing.get("name"),
+            wanted = set(usccs)
+            chosen = [u for u in chosen if u in wanted]
+        # The names are in the case files: all loaded in one query (issue 14).
+        found = load_many(self, [case_id(u) for u in chosen])
+        return [{"uscc": u, "name": found[case_id(u)].filing.get("name"),
                  "jurisdiction": jurisdiction} for u in chosen]
 
     def status(self, today):
