@@ -10,7 +10,9 @@ from services.cli.roster import jurisdiction_option
 
 def cmd_publish(args, cluster):
     from services.notices import pdf
-    pdf.start()  # the renderers warm up while the service works (issue 14)
+    # The renderers warm up while the service works (issue 14): the opinions are a dozen
+    # documents, a notice's new PDF is one.
+    pdf.start(warm=pdf.WORKERS if args.what == "opinions" else 1)
     if args.what == "opinions":
         return publish_opinions(args, cluster)
     result = None

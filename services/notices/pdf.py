@@ -50,13 +50,10 @@ _pool = None  # the warm renderers of this process (`start`)
 
 
 def _warm_up():
-    """A worker's start: import WeasyPrint and lay out a line in the documents' faces, so
-    its first document pays for neither."""
+    """A worker's first task: import WeasyPrint and lay out a line in the documents'
+    faces, so its first document pays for neither. A task, not the pool's initializer:
+    should it fail (WeasyPrint missing), the documents' own renders say why."""
     render(WARM_UP_HTML)
-
-
-def _ready():
-    return True
 
 
 WARM_UP_HTML = ('<!DOCTYPE html><html><head><style>body { font-family: "cwTeXFangSong", '
@@ -64,26 +61,32 @@ WARM_UP_HTML = ('<!DOCTYPE html><html><head><style>body { font-family: "cwTeXFan
                 'td { font-family: "Noto Sans Mono CJK SC"; }</style></head><body><p>评估意见'
                 '</p><table><tr><th>统一社会信用代码</th><td>12140000MA0000000X</td></tr>'
                 '</table></body></html>')
+WORKERS = 2  # one per core of the machine it was measured on
+_warmed = 0  # the workers started (with a warm-up) so far
 
 
-def start(workers=2):
-    """The pool of warm renderers (one per core), started once per process; call it early,
-    and the workers start while the caller does something else."""
-    global _pool
+def start(warm=WORKERS):
+    """The pool of renderers, created once per process, with `warm` of its workers started
+    now; call it early, and they warm up while the caller does something else. A command
+    that will render one document warms one: a second would only take CPU from the
+    services it is waiting for."""
+    global _pool, _warmed
     if _pool is None:
         # Fresh interpreters, not forks: the caller may hold broker threads and connections.
-        _pool = ProcessPoolExecutor(max_workers=workers, initializer=_warm_up,
+        _pool = ProcessPoolExecutor(max_workers=WORKERS,
                                     mp_context=multiprocessing.get_context("spawn"))
-        # A worker starts when a task finds none idle: one task each starts them all now.
-        for _ in range(workers):
-            _pool.submit(_ready)
+        _warmed = 0
+    # A worker starts when a task finds none idle: one warm-up each starts them.
+    while _warmed < min(warm, WORKERS):
+        _pool.submit(_warm_up)
+        _warmed += 1
     return _pool
 
 
 def submit(htmls):
     """Start rendering these publications on the warm pool; `collect` gives their PDFs."""
     htmls = list(htmls)
-    pool = start()
+    pool = start(warm=0)  # more workers start as the documents find none idle
     # The longest document first: the last to start is a short one, so the workers end
     # together rather than one core finishing a long document alone.
     order = sorted(range(len(htmls)), key=lambda i: len(htmls[i]), reverse=True)
