@@ -9,6 +9,10 @@ from services.cli.roster import jurisdiction_option
 
 
 def cmd_publish(args, cluster):
+    from services.notices import pdf
+    # The renderers warm up while the service works (issue 14): the opinions are a dozen
+    # documents, a notice's new PDF is one.
+    pdf.start(warm=pdf.WORKERS if args.what == "opinions" else 1)
     if args.what == "opinions":
         return publish_opinions(args, cluster)
     result = None
@@ -17,8 +21,9 @@ def cmd_publish(args, cluster):
     files = cluster.call("notices", "portal_files")
     for path in files:
         safe_relative(args.out, path)
+    pdfs = notice_pdfs(args.out, files)  # rendering while the pages are written
     paths = [write(args.out, path, content) for path, content in sorted(files.items())]
-    paths += notice_pdfs(args.out, files)
+    paths += pdfs()
     report = {"notice": result, "files": paths}
 
     def human(r):
@@ -38,18 +43,19 @@ def publish_opinions(args, cluster):
               if getattr(args, k)}
     opinions = cluster.call("notices", "publish_opinions", args.jurisdiction, fields or None)
     from services.notices import pdf  # the print-ready PDFs, rendered here
-    for opinion, body in zip(opinions.values(),
-                             pdf.render_many(o["html"] for o in opinions.values())):
-        opinion["pdf"] = body
     for jurisdiction in opinions:
         safe_relative(args.out, f"opinion-{jurisdiction}.html")
+    rendering = pdf.submit(o["html"] for o in opinions.values())
     written = {}
-    for jurisdiction, opinion in opinions.items():
+    for jurisdiction, opinion in opinions.items():  # written while the PDFs render
         written[jurisdiction] = {
             "html": write(args.out, f"opinion-{jurisdiction}.html", opinion["html"].encode()),
-            "pdf": write(args.out, f"opinion-{jurisdiction}.pdf", opinion["pdf"]),
             "xlsx": write(args.out, f"summary-{jurisdiction}.xlsx", opinion["xlsx"]),
             "lists": opinion["lists"]}
+    for (jurisdiction, entry), body in zip(list(written.items()), pdf.collect(rendering)):
+        written[jurisdiction] = {"html": entry["html"],
+                                 "pdf": write(args.out, f"opinion-{jurisdiction}.pdf", body),
+                                 "xlsx": entry["xlsx"], "lists": entry["lists"]}
     emit(args, written, lambda w: [print(
         f"{j}: {v['html']}, {v['pdf']}, {v['xlsx']}  " + "; ".join(
             f"{cohort}: " + ", ".join(f"{label} {n}" for label, n in lists.items())
@@ -59,15 +65,19 @@ def publish_opinions(args, cluster):
 def notice_pdfs(out, files):
     """Each notice's print-ready PDF beside its page, rendered here from the page (the
     services render none for the CLI, so no RPC waits on them). A notice never changes:
-    a PDF already written is kept."""
+    a PDF already written is kept. Starts the rendering and returns a function that
+    waits for it, writes the PDFs and gives their paths."""
     from services.notices import pdf
     pages = {path[:-len(".html")] + ".pdf": path for path in sorted(files)
              if path.startswith("notices/") and path.endswith(".html")}
     missing = [p for p in pages if not os.path.exists(os.path.join(out, p))]
-    bodies = pdf.render_many(base64.b64decode(files[pages[p]]).decode() for p in missing)
-    for path, body in zip(missing, bodies):
-        write(out, path, body)
-    return [os.path.join(out, p) for p in pages]
+    rendering = pdf.submit(base64.b64decode(files[pages[p]]).decode() for p in missing)
+
+    def written():
+        for path, body in zip(missing, pdf.collect(rendering)):
+            write(out, path, body)
+        return [os.path.join(out, p) for p in pages]
+    return written
 
 
 def register(commands):

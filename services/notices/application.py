@@ -3,6 +3,7 @@ opinions, and the province's notices, immutable once published."""
 import os
 import tempfile
 
+from shared import bulk
 from shared.application import ServiceApplication, case_id
 from shared.errors import BadInput
 from shared.integration import dumps
@@ -36,16 +37,20 @@ class Notices(Inbound, ServiceApplication):
 
     def _entries(self, jurisdictions):
         """The rows of these jurisdictions; BadInput naming the open cases if any."""
+        return [row["entry"] for row in self._decided_rows(jurisdictions)]
+
+    def _decided_rows(self, jurisdictions):
         rows = self._rows("AND jurisdiction = ANY(%s)", (list(jurisdictions),))
         open_cases = [row["uscc"] for row in rows if not row["entry"]]
         if open_cases:
             shown = ", ".join(open_cases[:20])
             more = f" and {len(open_cases) - 20} more" if len(open_cases) > 20 else ""
+            where = sorted({row["jurisdiction"] for row in rows if not row["entry"]})
             raise BadInput(f"{len(open_cases)} case(s) not yet decided in "
-                           f"{', '.join(sorted(jurisdictions))}: {shown}{more}")
+                           f"{', '.join(where)}: {shown}{more}")
         if not rows:
             raise BadInput(f"no case in scope in {', '.join(sorted(jurisdictions))}")
-        return [row["entry"] for row in rows]
+        return rows
 
     # -- opinions ---------------------------------------------------------------------
     def opinions(self, jurisdictions, today, fields=None):
@@ -55,9 +60,15 @@ class Notices(Inbound, ServiceApplication):
         if fields and len(jurisdictions) != 1:
             raise BadInput(f"{', '.join(sorted(fields))} belong to one opinion: "
                            "name its --jurisdiction")
+        # Every jurisdiction's rows in one query (issue 14), each opinion then its own.
+        rows_of = {}
+        for row in self._decided_rows(jurisdictions):
+            rows_of.setdefault(row["jurisdiction"], []).append(row["entry"])
         out = {}
         for jurisdiction in sorted(jurisdictions):
-            entries = self._entries([jurisdiction])
+            entries = rows_of.get(jurisdiction)
+            if not entries:
+                raise BadInput(f"no case in scope in {jurisdiction}")
             html = publications.render_opinion_html(jurisdiction, entries, fields=fields,
                                                     generated_on=today.isoformat())
             out[jurisdiction] = {"html": html,
@@ -183,9 +194,13 @@ class Notices(Inbound, ServiceApplication):
                                       published_on=notice["published_on"],
                                       corrects=notice["corrects"], entries=entries, html=html,
                                       data=data, xlsx=xlsx, kind=chosen, affects=affects)
+            # Every listed case in one query, not a round trip apiece (issue 14).
+            loaded = bulk.load_many(self, [case_id(entry["uscc"]) for entry in entries])
             cases = []
             for entry in entries:
-                case = self.repository.get(case_id(entry["uscc"]))
+                case = loaded[case_id(entry["uscc"])]
+                if case is None:
+                    raise LookupError(f"no case of {entry['uscc']} to record the notice on")
                 case.publish(str(nid), number, entry)
                 cases.append(case)
             self.save(published_notice, *cases)
