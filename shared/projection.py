@@ -13,6 +13,7 @@ those rows between the read and the write.
 import datetime
 
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import resolve_topic
 from psycopg2.extras import execute_values
 
 from shared import db
@@ -24,6 +25,7 @@ class Projection:
 
     name = None
     tables = ()
+    events = None  # the event types (qualified names) the tables take; None: all
     BATCH = 2000
 
     def __init__(self, app, schema=None):
@@ -79,11 +81,17 @@ class Projection:
                 to_event = self.app.mapper.to_domain_event
                 self.apply_all(cur, [(to_event(Notification(
                     id=row[0], originator_id=row[1], originator_version=row[2],
-                    topic=row[3], state=bytes(row[4]))), row[0]) for row in rows])
+                    topic=row[3], state=bytes(row[4]))), row[0]) for row in rows
+                    if self.applies_to(row[3])])
                 cur.execute(f"UPDATE {self.schema}.projection_position SET position = %s "
                             "WHERE name = %s", (rows[-1][0], self.name))
                 applied += len(rows)
         return applied
+
+    def applies_to(self, topic):
+        """Whether events of this topic change the tables: the others are not decoded
+        (issue 14), though the position moves past them."""
+        return self.events is None or resolve_topic(topic).__qualname__ in self.events
 
     def apply_all(self, cur, events):
         raise NotImplementedError

@@ -70,6 +70,7 @@ class Cases(Projection):
     """Where each case stands, and what is due: the sweep's index of deadlines."""
 
     name = "cases"
+    events = frozenset(CHANGES) | {"Case.Opened", "Campaign.Noted"}
     tables = (
         "CREATE TABLE IF NOT EXISTS {t}current ("
         " case_id uuid PRIMARY KEY, uscc text NOT NULL, jurisdiction text, cohort int,"

@@ -11,6 +11,7 @@ class Listing(Projection):
     """Each case's publication row, and the published notices the portal serves."""
 
     name = "listing"
+    events = frozenset({"Entry.FilingReceived", "Entry.VerdictReceived", "Notice.Published"})
     tables = (
         "CREATE TABLE IF NOT EXISTS {t}entries ("
         " uscc text PRIMARY KEY, case_id uuid UNIQUE NOT NULL, jurisdiction text NOT NULL,"
