@@ -6,7 +6,9 @@ from eventsourcing.persistence import StoredEvent
 
 from shared import chain
 
-CHAIN_BATCH = 5000
+# Events per step (one RPC): fewer round trips, each step still well under a second or
+# two of the service's time (issue 14).
+CHAIN_BATCH = 20000
 
 
 def describe(service, event):
@@ -53,32 +55,33 @@ def verify_chains(app, token=None, limit=CHAIN_BATCH):
         where, params = "WHERE (originator_id, originator_version) > (%s::uuid, %s)", \
             list(token["after"])
     with app.recorder.datastore.transaction(commit=False) as cur:
-        cur.execute(f"SELECT originator_id, originator_version, topic, state FROM {table} "
-                    f"{where} ORDER BY originator_id, originator_version LIMIT %s",
-                    [*params, limit])
-        rows = cur.fetchall()
+        # A plain cursor of eventsourcing's connection: tuples cost less than DictRows.
+        with cur.pg_cursor.connection.cursor() as plain:
+            plain.execute(f"SELECT originator_id, originator_version, topic, state FROM "
+                          f"{table} {where} ORDER BY originator_id, originator_version "
+                          "LIMIT %s", [*params, limit])
+            rows = plain.fetchall()
     problems = []
     current = token["after"][0] if token["after"] else None
     prev, expected = token["prev"], token["expected"]
-    for row in rows:
-        stream = str(row["originator_id"])
+    to_event = app.mapper.to_domain_event
+    for originator_id, version, topic, state in rows:
+        stream = str(originator_id)
         if stream != current:
             current, prev, expected = stream, chain.GENESIS, 1
-        event = app.mapper.to_domain_event(StoredEvent(
-            originator_id=row["originator_id"], originator_version=row["originator_version"],
-            topic=row["topic"], state=bytes(row["state"])))
-        where_found = {"service": app.schema, "case": stream,
-                       "position": row["originator_version"]}
+        event = to_event(StoredEvent(originator_id=originator_id, originator_version=version,
+                                     topic=topic, state=bytes(state)))
+        where_found = {"service": app.schema, "case": stream, "position": version}
         recorded = (event.meta or {}).get("hash")
-        if row["originator_version"] != expected:
+        if version != expected:
             # After a gap the chain cannot be checked across it; it resumes from here.
             problems.append({**where_found, "problem": f"version {expected} is missing "
-                             f"(deleted?); next is {row['originator_version']}"})
+                             f"(deleted?); next is {version}"})
         elif not chain.matches(prev, event, recorded):
             # Under the key the link names: history linked before a rotation verifies.
             problems.append({**where_found, "problem": "content does not match its hash "
                              "(altered?)"})
-        prev, expected = recorded or "", row["originator_version"] + 1
+        prev, expected = recorded or "", version + 1
     next_token = {"after": [current, expected - 1], "prev": prev, "expected": expected} \
         if rows else token
     return problems, next_token, len(rows) < limit, len(rows)

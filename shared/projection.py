@@ -3,19 +3,30 @@
 A projection applies events in notification order and records how far it got in the same
 transaction as the rows it writes, so a crash never applies an event twice or skips one.
 Because the tables are a pure function of the log, they can be rebuilt at any time.
+
+Issue 14: a batch of notifications is applied in sets, not row by row. The rows a batch
+touches are read in one query (`Rows.load`), changed in Python in the events' order, and
+written back in one multi-row upsert (`Rows.write`); inserts go in one `execute_values`.
+The projection's row lock (`catch_up`) is held throughout, so no other instance changes
+those rows between the read and the write.
 """
+import datetime
+
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import resolve_topic
+from psycopg2.extras import execute_values
 
 from shared import db
 
 
 class Projection:
     """Subclasses set `name` and `tables` (DDL with `{t}` for the table prefix) and
-    implement `apply(cursor, event, position)`."""
+    implement `apply_all(cursor, events)`, events being (event, position) in log order."""
 
     name = None
     tables = ()
-    BATCH = 500
+    events = None  # the event types (qualified names) the tables take; None: all
+    BATCH = 2000
 
     def __init__(self, app, schema=None):
         self.app = app
@@ -56,25 +67,108 @@ class Projection:
                             "WHERE name = %s FOR UPDATE", (self.name,))
                 position = cur.fetchone()["position"]
                 # Read on this same connection: taking a second one from the pool while
-                # holding this one could deadlock greenthreads when the pool runs dry.
-                cur.execute(f"SELECT notification_id, originator_id, originator_version, "
-                            f"topic, state FROM {self.app.recorder.events_table_name} "
-                            "WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
-                            (position, self.BATCH))
-                notifications = [Notification(id=row["notification_id"],
-                                              originator_id=row["originator_id"],
-                                              originator_version=row["originator_version"],
-                                              topic=row["topic"], state=bytes(row["state"]))
-                                 for row in cur.fetchall()]
-                if not notifications:
+                # holding this one could deadlock greenthreads when the pool runs dry. A
+                # plain cursor of it: rows as tuples cost less to fetch than DictCursor's.
+                with _psycopg2(cur).connection.cursor() as plain:
+                    plain.execute(f"SELECT notification_id, originator_id, "
+                                  f"originator_version, topic, state FROM "
+                                  f"{self.app.recorder.events_table_name} WHERE "
+                                  "notification_id > %s ORDER BY notification_id LIMIT %s",
+                                  (position, self.BATCH))
+                    rows = plain.fetchall()
+                if not rows:
                     return applied
-                for notification in notifications:
-                    event = self.app.mapper.to_domain_event(notification)
-                    self.apply(cur, event, notification.id)
+                to_event = self.app.mapper.to_domain_event
+                self.apply_all(cur, [(to_event(Notification(
+                    id=row[0], originator_id=row[1], originator_version=row[2],
+                    topic=row[3], state=bytes(row[4]))), row[0]) for row in rows
+                    if self.applies_to(row[3])])
                 cur.execute(f"UPDATE {self.schema}.projection_position SET position = %s "
-                            "WHERE name = %s", (notifications[-1].id, self.name))
-                applied += len(notifications)
+                            "WHERE name = %s", (rows[-1][0], self.name))
+                applied += len(rows)
         return applied
 
-    def apply(self, cur, event, position):
+    def applies_to(self, topic):
+        """Whether events of this topic change the tables: the others are not decoded
+        (issue 14), though the position moves past them."""
+        return self.events is None or resolve_topic(topic).__qualname__ in self.events
+
+    def apply_all(self, cur, events):
         raise NotImplementedError
+
+
+class Rows:
+    """The rows of one read table that a batch touches, keyed by `key` (a column that is
+    the primary key or unique): `load` reads those not yet held in one query, `get` and
+    `put` change them in Python, `write` upserts every row put in one statement.
+
+    `update` names the columns a conflicting row takes from the new one (default: all but
+    the key); `jsonb` the columns held as Python values and written as JSON."""
+
+    def __init__(self, cur, table, key, columns, update=None, jsonb=(), key_type="text"):
+        self.cur, self.table, self.key, self.columns = cur, table, key, tuple(columns)
+        self.update = tuple(update) if update is not None else tuple(
+            c for c in self.columns if c != key)
+        self.jsonb, self.key_type = frozenset(jsonb), key_type
+        self.rows = {}       # key -> row (a dict of columns), or None where there is none
+        self.changed = {}    # keys put, in first-put order (a dict as an ordered set)
+
+    def load(self, keys):
+        wanted = list(dict.fromkeys(k for k in keys if k not in self.rows))
+        if not wanted:
+            return
+        with _psycopg2(self.cur).connection.cursor() as plain:
+            plain.execute(f"SELECT {', '.join(self.columns)} FROM {self.table} "
+                          f"WHERE {self.key} = ANY(%s::{self.key_type}[])", (wanted,))
+            for values in plain.fetchall():
+                row = dict(zip(self.columns, values))
+                self.rows[str(row[self.key])] = row
+        for k in wanted:
+            self.rows.setdefault(k, None)
+
+    def get(self, key):
+        """The row as the events so far leave it (None: there is none), loaded first."""
+        return self.rows[key]
+
+    def put(self, key, row):
+        self.changed[key] = True
+        self.rows[key] = row
+
+    def write(self):
+        if not self.changed:
+            return
+        from shared.integration import dumps
+        values = [tuple(dumps(row[c]) if c in self.jsonb and row[c] is not None else row[c]
+                        for c in self.columns)
+                  for row in (self.rows[k] for k in self.changed)]
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.update)
+        execute_values(_psycopg2(self.cur),
+                       f"INSERT INTO {self.table} ({', '.join(self.columns)}) VALUES %s "
+                       f"ON CONFLICT ({self.key}) DO UPDATE SET {sets}",
+                       values, page_size=len(values))
+        self.changed = {}
+
+
+def insert_all(cur, table, values, on_conflict=""):
+    """Many rows in one INSERT (`on_conflict`: e.g. "ON CONFLICT DO NOTHING")."""
+    if values:
+        execute_values(_psycopg2(cur), f"INSERT INTO {table} VALUES %s {on_conflict}", values,
+                       page_size=len(values))
+
+
+def _psycopg2(cur):
+    """psycopg2's own cursor (execute_values needs it) under eventsourcing's wrapper."""
+    return getattr(cur, "pg_cursor", cur)
+
+
+def day(value):
+    """A date from an event's ISO text (or a date, or None), to compare as SQL would."""
+    if value is None or isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(value)
+
+
+def earliest(*values):
+    """The earliest of the dates given, ignoring None: SQL's LEAST."""
+    days = [day(v) for v in values if v is not None]
+    return min(days) if days else None

@@ -1,6 +1,10 @@
 """The evaluation's read tables: per case what has been handed in (三's self-assessment,
-附件2's score, findings, 六(二)'s excuses), and the campaigns opened."""
-from shared.projection import Projection
+附件2's score, findings, 六(二)'s excuses), and the campaigns opened. Applied a batch at a
+time (issue 14): shared/projection.py."""
+from shared.projection import Projection, Rows, insert_all
+
+COLUMNS = ("case_id", "uscc", "jurisdiction", "cohort", "self_assessed", "scored",
+           "flagged", "findings", "excused")
 
 
 class CaseFiles(Projection):
@@ -17,29 +21,41 @@ class CaseFiles(Projection):
         " campaign_id uuid PRIMARY KEY, notice text NOT NULL, position bigint NOT NULL)",
     )
 
-    def apply(self, cur, event, position):
-        name = type(event).__qualname__
-        case = str(event.originator_id)
-        status = self.table("status")
-        if name == "Campaign.Opened":
-            cur.execute(f"INSERT INTO {self.table('campaigns')} VALUES (%s, %s, %s) "
-                        "ON CONFLICT DO NOTHING", (case, event.notice, position))
-        elif name in ("CaseFile.Opened", "CaseFile.FilingUpdated"):
-            cur.execute(f"INSERT INTO {status} (case_id, uscc, jurisdiction, cohort) "
-                        "VALUES (%s, %s, %s, %s) ON CONFLICT (case_id) DO UPDATE SET "
-                        "jurisdiction = EXCLUDED.jurisdiction, cohort = EXCLUDED.cohort",
-                        (case, event.filing["uscc"], event.filing["jurisdiction"],
-                         event.filing["cohort"]))
+    def apply_all(self, cur, events):
+        status = Rows(cur, self.table("status"), "case_id", COLUMNS, key_type="uuid")
+        status.load(str(e.originator_id) for e, _ in events)
+        campaigns = []
+        for event, position in events:
+            name = type(event).__qualname__
+            if name == "Campaign.Opened":
+                campaigns.append((str(event.originator_id), event.notice, position))
+            else:
+                self.change(status, name, str(event.originator_id), event)
+        status.write()
+        insert_all(cur, self.table("campaigns"), campaigns, "ON CONFLICT DO NOTHING")
+
+    @staticmethod
+    def change(status, name, case, event):
+        """One event's change to its case's row (a case with no row yet has none)."""
+        row = status.get(case)
+        if name in ("CaseFile.Opened", "CaseFile.FilingUpdated"):
+            filing = event.filing
+            row = dict(row or {"case_id": case, "uscc": filing["uscc"], "self_assessed": False,
+                               "scored": False, "flagged": False, "findings": 0,
+                               "excused": False},
+                       jurisdiction=filing["jurisdiction"], cohort=filing["cohort"])
+        elif row is None:
+            return
         elif name == "CaseFile.SelfAssessed":
-            cur.execute(f"UPDATE {status} SET self_assessed = true, flagged = %s "
-                        "WHERE case_id = %s", (bool(event.derived["out_of_scope"]), case))
+            row = dict(row, self_assessed=True, flagged=bool(event.derived["out_of_scope"]))
         elif name == "CaseFile.Scored":
-            cur.execute(f"UPDATE {status} SET scored = true WHERE case_id = %s", (case,))
+            row = dict(row, scored=True)
         elif name == "CaseFile.FindingRecorded":
-            cur.execute(f"UPDATE {status} SET findings = findings + 1 WHERE case_id = %s",
-                        (case,))
+            row = dict(row, findings=row["findings"] + 1)
         elif name == "CaseFile.FindingWithdrawn":
-            cur.execute(f"UPDATE {status} SET findings = findings - 1 WHERE case_id = %s",
-                        (case,))
+            row = dict(row, findings=row["findings"] - 1)
         elif name == "CaseFile.ExcuseAccepted":
-            cur.execute(f"UPDATE {status} SET excused = true WHERE case_id = %s", (case,))
+            row = dict(row, excused=True)
+        else:
+            return
+        status.put(case, row)

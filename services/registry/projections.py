@@ -1,8 +1,10 @@
 """The registry's read tables: the current filings (一's scope), for listing and for the
-roster import's change detection."""
-from shared.integration import dumps
+roster import's change detection. Applied a batch at a time (issue 14)."""
 from shared.language.outcomes import COHORTS as IN_SCOPE_2023
-from shared.projection import Projection
+from shared.projection import Projection, Rows
+
+COLUMNS = ("uscc", "case_id", "name", "category", "level", "city", "jurisdiction", "cohort",
+           "in_scope", "filing", "version")
 
 
 class Filings(Projection):
@@ -17,16 +19,20 @@ class Filings(Projection):
         " version int NOT NULL)",
     )
 
-    def apply(self, cur, event, position):
-        if not hasattr(event, "filing"):
-            return  # facts reported by other systems do not change the filing
-        filing = event.filing
-        cur.execute(
-            f"INSERT INTO {self.table('current')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-            "ON CONFLICT (uscc) DO UPDATE SET name=EXCLUDED.name, category=EXCLUDED.category,"
-            " level=EXCLUDED.level, city=EXCLUDED.city, jurisdiction=EXCLUDED.jurisdiction,"
-            " cohort=EXCLUDED.cohort, in_scope=EXCLUDED.in_scope, filing=EXCLUDED.filing,"
-            " version=EXCLUDED.version",
-            (filing["uscc"], str(event.originator_id), filing["name"], filing["category"],
-             filing["level"], filing.get("city"), filing["jurisdiction"], filing["cohort"],
-             filing["cohort"] in IN_SCOPE_2023, dumps(filing), event.originator_version))
+    def apply_all(self, cur, events):
+        # Each filing event carries the whole filing: the last one of a USCC is its row
+        # (a row already there keeps its case id), so nothing needs reading first.
+        rows = Rows(cur, self.table("current"), "uscc", COLUMNS, jsonb=("filing",),
+                    update=[c for c in COLUMNS if c not in ("uscc", "case_id")])
+        for event, _ in events:
+            if not hasattr(event, "filing"):
+                continue  # facts reported by other systems do not change the filing
+            filing = event.filing
+            rows.put(filing["uscc"], {
+                "uscc": filing["uscc"], "case_id": str(event.originator_id),
+                "name": filing["name"], "category": filing["category"],
+                "level": filing["level"], "city": filing.get("city"),
+                "jurisdiction": filing["jurisdiction"], "cohort": filing["cohort"],
+                "in_scope": filing["cohort"] in IN_SCOPE_2023, "filing": filing,
+                "version": event.originator_version})
+        rows.write()

@@ -166,3 +166,31 @@ def test_the_export_manifest_matches_its_files(rectified):
         submitted = json.loads(z.read("submitted.json"))
         assert {e["type"] for e in submitted} >= {"CaseFile.Scored",
                                                   "CaseFile.RectificationSubmitted"}
+
+
+@pytest.mark.parametrize("batch", [1, 10000])
+def test_read_tables_rebuilt_in_sets_or_one_event_at_a_time_agree_with_the_live_ones(
+        rectified, batch, monkeypatch):
+    """Issue 14: a batch is applied in sets (each case's events folded in order); rebuilt
+    one event at a time, or the whole store in one batch, every table agrees."""
+    from shared import replay
+    from shared.projection import Projection
+    from services.decisions.application import Cases, Decisions
+    from services.evaluation.application import CaseFiles, Evaluation
+    from services.notices.application import Listing, Notices
+    from services.registry.application import Filings, Registry
+    monkeypatch.setattr(Projection, "BATCH", batch)
+    config = rectified["cluster"].config()
+    for app_class, projection in ((Registry, Filings), (Evaluation, CaseFiles),
+                                  (Decisions, Cases), (Notices, Listing)):
+        app = app_class(config)
+        try:
+            app.attach_projections([projection])
+            run = replay.start(app)["run"]
+            steps = 0
+            while replay.step(app, run)["applied"]:
+                steps += 1
+            assert replay.finish(app, run) == []
+            assert steps >= 1
+        finally:
+            app.close()

@@ -110,3 +110,20 @@ def test_a_rotated_key_still_verifies_what_it_linked():
         assert chain.verify_stream(events) == (1, "hash does not match the event's content")
     finally:
         chain.configure({"dev": config.DEV_HISTORY_KEY}, "dev")
+
+
+def test_the_links_content_is_the_canonical_json_of_every_field_but_the_link():
+    """Issue 14 writes the identity and time ready for dumps: the text must not change,
+    or history linked before would no longer verify."""
+    from shared.integration import dumps
+    app = make_store()
+    with caused_by("tester", "system"):
+        thing = Thing("a", 1.5, ["x"])
+        thing.rename("b")
+        app.save(thing)
+    for e in app.events.get(thing.id):
+        fields = {k: v for k, v in e.__dict__.items() if k != "meta"}
+        assert chain.content(e) == dumps({
+            "type": f"{type(e).__module__}:{type(e).__qualname__}", "fields": fields,
+            "meta": {k: v for k, v in e.meta.items() if k != "hash"}})
+        assert '"originator_id": "' in chain.content(e)
