@@ -272,12 +272,13 @@ def wait_until(predicate, what, timeout=300):
 
 
 def wait_until_decided(total):
-    shown = []
+    last = None
 
     def decided():
+        nonlocal last
         count = len(pinggu("decided", json_out=True))
-        if count not in shown:  # the progress, not every poll
-            shown.append(count)
+        if count != last:  # the progress, not every poll
+            last = count
             print(f"  {count}/{total} decided", flush=True)
         return count >= total
     wait_until(decided, "every case to be decided")

@@ -5,8 +5,9 @@ big enough that a file's events cross in a few batches, small enough that one tr
 stays short). Which of their positions were already processed is read in one query, the
 cases they name are loaded in one query (shared.bulk), each message is handled in order as
 it would be alone, and the events they caused are recorded in one transaction together
-with a tracking row for every position. Exactly once holds as before: a position is recorded in the same transaction as
-its effects, and a redelivered one is dropped by its tracking row.
+with a tracking row for every position. Exactly once holds as before: a position is
+recorded in the same transaction as its effects, and a redelivered one is dropped by its
+tracking row.
 
 Within a batch, a message sees what the messages before it did: an aggregate changed by
 one is what the next one loads (the batch keeps it), as if each had been committed alone.
@@ -42,6 +43,7 @@ class Batch:
         self.app = app
         self.processing = []
         self._changed = {}  # class -> {id: aggregate}, in the order they were first changed
+        self._memo = {}
         self.tracked = app.tracked_positions(
             [(e["source"], position_of(e)) for e in envelopes])
         self.aggregates = load_many(app, _case_ids(envelopes))
@@ -54,10 +56,9 @@ class Batch:
     def remembered(self, key, compute):
         """`compute()`, once per batch: what every message of a batch would read the same
         from the committed state (the decisions' current campaign)."""
-        memo = self.__dict__.setdefault("_memo", {})
-        if key not in memo:
-            memo[key] = compute()
-        return memo[key]
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def collected(self, cls):
         """The aggregates of class `cls` the batch has changed so far, in order."""

@@ -133,8 +133,8 @@ class EventStore(DependencyProvider):
 class Inbox(Entrypoint):
     """Consumes integration events from the service's quorum inbox, a batch at a time.
 
-    Every message waiting (up to PINGGU_INBOX_BATCH, 500) goes to one worker, which handles them
-    in one transaction (shared.batch.handle); the service method is given the list of
+    Every message waiting (up to PINGGU_INBOX_BATCH, 500) goes to one worker, which
+    handles them in one transaction (shared.batch.handle); the service method is given the list of
     envelopes and returns one outcome per envelope. A message is acknowledged only after
     its effects are committed. Failures are requeued; RabbitMQ counts deliveries and
     dead-letters a message that keeps failing after bus.DELIVERY_LIMIT attempts, whichever
@@ -175,16 +175,16 @@ class Inbox(Entrypoint):
         self.running = False
 
     def _consume(self):
-        failures = 0
+        self.failures = 0  # in a row; back to 0 once a connection consumes again
         try:
             while self.running:
                 try:
                     self._consume_until_stopped()
                 except Exception as exc:  # the broker went away: connect again
-                    failures += 1
+                    self.failures += 1
                     self.log.warning("inbox.connection_lost", error=repr(exc)[:300],
-                                     failures=failures)
-                    eventlet.sleep(min(5.0, 0.2 * 2 ** failures))
+                                     failures=self.failures)
+                    eventlet.sleep(min(5.0, 0.2 * 2 ** self.failures))
         finally:
             self.stopped.set()
 
@@ -204,6 +204,7 @@ class Inbox(Entrypoint):
                                           callbacks=[on_message],
                                           on_decode_error=self._undecodable)
                 with consumer:
+                    self.failures = 0
                     while self.running:
                         if not received and not _drain(connection, self.WAIT):
                             continue
