@@ -65,7 +65,8 @@ def declare_dead_letters(connection, config, service):
     dead_letter_queue(config, service)(channel).declare()
 
 
-# Integration events travel as `application/cloudevents+json`. The decoder never raises:
+# Integration events travel as `application/cloudevents+json`, or several of one type as
+# `application/cloudevents-batch+json` (a JSON array). The decoder never raises:
 # an undecodable body becomes a marker that the consumer dead-letters instead of crashing
 # the consumer loop.
 def _loads(data):
@@ -81,7 +82,9 @@ def _register_serializer():
     from kombu.serialization import register
     register("cloudevents", json.dumps, _loads,
              content_type="application/cloudevents+json", content_encoding="utf-8")
+    register("cloudevents-batch", json.dumps, _loads,
+             content_type="application/cloudevents-batch+json", content_encoding="utf-8")
 
 
 _register_serializer()
-ACCEPT = ["json", "cloudevents"]
+ACCEPT = ["json", "cloudevents", "cloudevents-batch"]

@@ -137,9 +137,9 @@ class Config:
     @property
     def nameko(self):
         """The nameko container config: one place so every process talks to the same broker."""
-        from shared import bus  # noqa: F401 - registers the cloudevents serializer
+        from shared import bus  # registers the cloudevents serializers
         return {"AMQP_URI": self.amqp_uri, "max_workers": 10, "serializer": "json",
-                "ACCEPT": ["json", "cloudevents"],
+                "ACCEPT": bus.ACCEPT,
                 "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.http_port}"}
 
     def pg_env(self, schema, create_table=True):

@@ -59,21 +59,39 @@ class DirectoryConsumer(Consumer):
         super().setup()
 
     def handle_message(self, body, message):
+        """The service method is given the message's directory events: one, or a batch's
+        (integration.BATCH_CONTENT_TYPE). One that is not a directory event of the
+        registry's is dropped, as a whole message of them would be."""
         try:
-            envelope = integration.parse(body)
-            routing_key = message.delivery_info.get("routing_key", "")
-            integration.check_origin(envelope, routing_key)
-            # The broker vouches for user_id: only the registry's own user may name keys.
-            integration.check_publisher(envelope, routing_key,
-                                        message.properties.get("user_id"), self.config)
-            if not (envelope["source"] == "/pinggu/registry"
-                    and envelope["type"].startswith(TYPE_PREFIX)):
-                raise integration.PoisonMessage(f"not a directory event: {envelope['type']}")
+            if isinstance(body, dict) and "__undecodable__" in body:
+                raise integration.PoisonMessage("body is not JSON")
+            events = integration.unpack(body)
         except integration.PoisonMessage as exc:
             log.get("directory").error("directory.poison_message", reason=str(exc))
             message.reject(requeue=False)
             return
-        super().handle_message(envelope, message)
+        envelopes = []
+        for event in events:
+            try:
+                envelopes.append(self._checked(event, message))
+            except integration.PoisonMessage as exc:
+                log.get("directory").error("directory.poison_message", reason=str(exc))
+        if not envelopes:
+            message.reject(requeue=False)
+            return
+        super().handle_message(envelopes, message)
+
+    def _checked(self, event, message):
+        envelope = integration.parse(event)
+        routing_key = message.delivery_info.get("routing_key", "")
+        integration.check_origin(envelope, routing_key)
+        # The broker vouches for user_id: only the registry's own user may name keys.
+        integration.check_publisher(envelope, routing_key,
+                                    message.properties.get("user_id"), self.config)
+        if not (envelope["source"] == "/pinggu/registry"
+                and envelope["type"].startswith(TYPE_PREFIX)):
+            raise integration.PoisonMessage(f"not a directory event: {envelope['type']}")
+        return envelope
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is not None:

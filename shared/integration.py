@@ -5,6 +5,12 @@ is built through the type's contract (shared/contracts), whose JSON Schema is pu
 `dataschema` (docs/schemas/, served by the portal at /schemas/<type>.json); docs/events.md
 says what each field means.
 
+One AMQP message carries one CloudEvent (structured mode, `application/cloudevents+json`)
+or, when a service's outbox has several events of the same type in a row, all of them as one
+JSON array (batched mode, `application/cloudevents-batch+json`): the broker then routes,
+stores and confirms one message for up to BATCH_EVENTS events (issue 14). A consumer reads
+both; `unpack` gives the envelopes of either.
+
 `sequence` is the event's position in its service's log, zero-padded to SEQUENCE_DIGITS so
 that it orders as text as it does as a number (the CloudEvents sequence extension compares
 strings); `parse` still accepts any decimal string or number, as external publishers send.
@@ -20,6 +26,10 @@ SPECVERSION = "1.0"
 TYPE_PREFIX = "pinggu"
 EVENT_NAMESPACE = uuid.UUID("6f1f2a5e-2023-4223-9a1e-0000000000e7")
 SEQUENCE_DIGITS = 20  # a bigint's positions, 19 digits, and one to spare
+CONTENT_TYPE = "application/cloudevents+json"
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+# Events in one batched message at most: a consumer's prefetch holds a bounded amount.
+BATCH_EVENTS = 100
 
 
 class PoisonMessage(Exception):
@@ -35,8 +45,9 @@ def event_name(domain_event):
     return type(domain_event).__qualname__  # e.g. "Institution.Filed"
 
 
-def routing_key(service, name):
-    return f"{service}.{name}"
+def routing_key_of(kind):
+    """'pinggu.registry.Institution.Filed.v1' -> 'registry.Institution.Filed'."""
+    return kind.split(".", 1)[1].rsplit(".", 1)[0]
 
 
 def _json_default(obj):
@@ -96,6 +107,27 @@ def cloudevent_message(service, position, domain_event):
     """(id, type, JSON text) of the CloudEvent, serialised once for the outbox."""
     envelope = _envelope(service, position, domain_event)
     return envelope["id"], envelope["type"], dumps(envelope)
+
+
+def batch_body(texts):
+    """The batched-mode body of several serialised CloudEvents: a JSON array of them."""
+    return "[" + ",".join(texts) + "]"
+
+
+def unpack(body):
+    """The CloudEvents a message body carries: a list of one (structured mode) or of many
+    (batched mode), each still to be checked by `parse`. PoisonMessage if the body is
+    neither a JSON object nor a non-empty JSON array."""
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError as exc:
+            raise PoisonMessage(f"not JSON: {exc}")
+    if isinstance(body, list):
+        if not body:
+            raise PoisonMessage("an empty batch")
+        return body
+    return [body]
 
 
 def format_sequence(position):
@@ -174,5 +206,4 @@ def position_of(envelope):
 
 def short_type(envelope):
     """'pinggu.registry.Institution.Filed.v1' -> 'registry.Institution.Filed'."""
-    parts = envelope["type"].split(".")
-    return ".".join(parts[1:-1])
+    return routing_key_of(envelope["type"])

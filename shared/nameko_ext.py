@@ -19,6 +19,9 @@ from shared import batch, bus, config as config_module, integration, log
 IDLE_SLEEP = 0.5
 # Inbox messages being handled in this process (one service per process), for `settled`.
 IN_FLIGHT = {"count": 0}
+# Messages a consumer holds unacknowledged: a batch's worth of single events, or a bounded
+# number of batches (integration.BATCH_EVENTS each).
+PREFETCH = 200
 TICK_INTERVAL = 1.0
 
 
@@ -189,19 +192,18 @@ class Inbox(Entrypoint):
             self.stopped.set()
 
     def _consume_until_stopped(self):
-        received = []
+        received = []  # (envelopes, message): a message carries one event or a batch
 
         def on_message(body, message):
             # Counted from here until settled: `settled` must see a message already sent
             # to this process (unacknowledged, so not waiting in the queue) as work.
             IN_FLIGHT["count"] += 1
-            received.append((body, message))
+            received.append((self._checked(body, message), message))
         try:
             with Connection(self.config.amqp_uri_for(self.service)) as connection:
                 channel = connection.channel()
                 consumer = kombu.Consumer(channel, queues=[self.queue], accept=bus.ACCEPT,
-                                          prefetch_count=2 * self.batch_size,
-                                          callbacks=[on_message],
+                                          prefetch_count=PREFETCH, callbacks=[on_message],
                                           on_decode_error=self._undecodable)
                 with consumer:
                     self.failures = 0
@@ -209,10 +211,10 @@ class Inbox(Entrypoint):
                         if not received and not _drain(connection, self.WAIT):
                             continue
                         # Whatever else is already here joins the batch; none waits for more.
-                        while len(received) < self.batch_size and _drain(connection, 0.001):
+                        while _events(received) < self.batch_size and \
+                                _drain(connection, 0.001):
                             pass
-                        taken = received[:self.batch_size]
-                        del received[:self.batch_size]
+                        taken = _take(received, self.batch_size)
                         try:
                             self._handle(taken)
                         finally:
@@ -226,33 +228,52 @@ class Inbox(Entrypoint):
         message.reject(requeue=False)
 
     def _handle(self, received):
-        envelopes, messages = [], []
-        for body, message in received:
-            envelope = self._checked(body, message)
-            if envelope is not None:
-                envelopes.append(envelope)
-                messages.append(message)
+        envelopes, owners = [], []  # owners[k]: the message envelopes[k] came in
+        for checked, message in received:
+            if checked is None:
+                continue  # dead-lettered already
+            envelopes += checked
+            owners += [message] * len(checked)
         if not envelopes:
             return
         started = time.monotonic()
         outcomes = self._run_worker(envelopes)
-        retried = []
-        for envelope, message, outcome in zip(envelopes, messages, outcomes):
+        failed, poisoned = {}, {}
+        for envelope, message, outcome in zip(envelopes, owners, outcomes):
             if outcome == batch.OK:
-                message.ack()
-            elif outcome[0] == batch.POISON:
-                # The handler found the message can never be processed: no retries.
+                continue
+            if outcome[0] == batch.POISON:
+                # The handler found the event can never be processed: no retries.
                 self.log.error("inbox.poison_message", type=envelope.get("type"),
                                id=envelope.get("id"), reason=str(outcome[1]))
-                message.reject(requeue=False)
+                poisoned.setdefault(id(message), []).append((envelope, outcome[1]))
             else:
-                retried.append((envelope, message, outcome[1]))
+                failed.setdefault(id(message), (envelope, message, outcome[1]))
+        retried = []
+        for checked, message in received:
+            if checked is None:
+                continue
+            poison = poisoned.get(id(message), [])
+            if id(message) in failed:
+                retried.append(failed[id(message)])
+            elif poison and len(checked) == 1:
+                message.reject(requeue=False)  # the broker dead-letters it, with x-death
+            else:
+                try:
+                    for envelope, reason in poison:
+                        self._dead_letter(envelope, message, reason)
+                except Exception as exc:
+                    retried.append((poison[0][0], message, exc))
+                    continue
+                message.ack()
         if retried:
             self._requeue(retried)
-        self.log.debug("inbox.batch", messages=len(envelopes),
+        self.log.debug("inbox.batch", messages=len(received), events=len(envelopes),
                        ms=round(1000 * (time.monotonic() - started), 1))
 
     def _requeue(self, retried):
+        """A message with an event that failed goes back whole; what of it was done is
+        dropped by position when it comes again."""
         deliveries = 0
         for envelope, message, error in retried:
             count = (message.headers or {}).get("x-delivery-count", 0)
@@ -267,23 +288,63 @@ class Inbox(Entrypoint):
             message.reject(requeue=True)
 
     def _checked(self, body, message):
-        """The envelope, or None once a message that can never be processed is
-        dead-lettered."""
+        """The message's envelopes, or None once a message that can never be processed is
+        dead-lettered. In a batch, an event that can never be processed is dead-lettered
+        alone and the others go on."""
         try:
             if isinstance(body, dict) and "__undecodable__" in body:
                 raise integration.PoisonMessage("body is not JSON")
-            envelope = integration.parse(body)
+            events = integration.unpack(body)
             routing_key = message.delivery_info.get("routing_key", "")
-            integration.check_origin(envelope, routing_key)
-            integration.check_publisher(envelope, routing_key,
-                                        message.properties.get("user_id"), self.config)
-            return envelope
+            user_id = message.properties.get("user_id")
+            if len(events) == 1:
+                return [self._envelope(events[0], routing_key, user_id)]
         except integration.PoisonMessage as exc:
-            self.log.error("inbox.poison_message", reason=str(exc),
-                           message_id=message.properties.get("message_id"),
-                           publisher=message.properties.get("user_id"))
+            self._log_poison(message, exc)
             message.reject(requeue=False)
             return None
+        envelopes = []
+        for event in events:
+            try:
+                envelopes.append(self._envelope(event, routing_key, user_id))
+            except integration.PoisonMessage as exc:
+                self._log_poison(message, exc)
+                try:
+                    self._dead_letter(event, message, exc)
+                except Exception as error:  # the broker is away: the message comes again
+                    self.log.warning("inbox.dead_letter_failed", error=repr(error)[:300])
+                    message.reject(requeue=True)
+                    return None
+        if not envelopes:
+            message.ack()  # every event of it is in the dead-letter queue
+            return None
+        return envelopes
+
+    def _envelope(self, event, routing_key, user_id):
+        envelope = integration.parse(event)
+        integration.check_origin(envelope, routing_key)
+        integration.check_publisher(envelope, routing_key, user_id, self.config)
+        return envelope
+
+    def _log_poison(self, message, exc):
+        self.log.error("inbox.poison_message", reason=str(exc),
+                       message_id=message.properties.get("message_id"),
+                       publisher=message.properties.get("user_id"))
+
+    def _dead_letter(self, event, message, reason):
+        """One event of a batch that can never be processed, to the service's dead-letter
+        queue alone (the broker dead-letters whole messages only), with why; confirmed
+        before the batch is acknowledged."""
+        with Connection(self.config.amqp_uri_for(self.service),
+                        transport_options={"confirm_publish": True}) as connection:
+            kombu.Producer(connection.channel(), exchange=bus.dead_letter_exchange(self.config),
+                           auto_declare=False).publish(
+                integration.dumps(event), routing_key=f"{self.service}.dead-letter",
+                content_type=integration.CONTENT_TYPE, content_encoding="utf-8",
+                delivery_mode=2, retry=False,
+                headers={"x-pinggu-reason": str(reason)[:1000],
+                         "x-pinggu-routing-key": message.delivery_info.get("routing_key"),
+                         "x-pinggu-message-id": message.properties.get("message_id")})
 
     def _run_worker(self, envelopes):
         """One worker for the batch; its outcomes (all FAILED if the worker itself failed)."""
@@ -297,6 +358,23 @@ class Inbox(Entrypoint):
         if exc_info is not None:
             return [(batch.FAILED, exc_info[1])] * len(envelopes)
         return result
+
+
+def _events(received):
+    return sum(len(checked) for checked, _ in received if checked)
+
+
+def _take(received, size):
+    """The first messages of `received`, as many as make `size` events (at least one)."""
+    count = total = 0
+    for checked, _ in received:
+        if count and total + len(checked or ()) > size:
+            break
+        count += 1
+        total += len(checked or ())
+    taken = received[:count]
+    del received[:count]
+    return taken
 
 
 def _drain(connection, timeout):

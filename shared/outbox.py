@@ -5,11 +5,14 @@ the same events are published again with the same ids, which consumers drop by p
 One instance publishes at a time: it holds a PostgreSQL advisory lock on a connection of
 its own, so the lock goes with the process if the process dies.
 
-Each event is still one AMQP message (one CloudEvent in structured mode), but a batch is
-sent before waiting for the broker: the channel is in confirm mode and the position is
-recorded once every message of the batch is confirmed (issue 14: one confirm round trip
-per batch instead of one per event). A nack or a lost connection fails the whole batch,
-which is sent again from the recorded position.
+Events of the same type in a row travel as one message, a CloudEvents batch (issue 14: the
+broker routes, stores and confirms a message, not an event, and that is most of what an event
+cost); an event alone is one CloudEvent in structured mode, as before. Each run keeps its
+routing key, so every consumer still receives exactly the types it is bound to, in the
+log's order. All the messages of a round are sent before waiting for the broker: the
+channel is in confirm mode and the position is recorded once every message is confirmed. A
+nack or a lost connection fails the whole round, which is sent again from the recorded
+position (perhaps cut into other runs: consumers drop what they had by position).
 """
 import zlib
 
@@ -146,36 +149,55 @@ class Outbox:
         return self.app.recorder.select_notifications(self.position() + 1, BATCH)
 
     def publish(self, notifications):
-        """Send the notifications' events, one message each; returns once the broker has
-        confirmed them all."""
+        """Send the notifications' events, a message per run of one type; returns once the
+        broker has confirmed them all."""
         producer = self._connect()
         try:
-            for notification in notifications:
-                domain_event = self.app.mapper.to_domain_event(notification)
-                if not getattr(type(domain_event), "published", True):
-                    continue  # the service's private state (a password's hash, sign-ins)
-                event_id, kind, body = integration.cloudevent_message(
-                    self.service, notification.id, domain_event)
-                name = integration.event_name(domain_event)
-                producer.publish(
-                    body,
-                    routing_key=integration.routing_key(self.service, name),
-                    content_type="application/cloudevents+json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
-                    message_id=event_id,
-                    type=kind,
-                    user_id=self.config.account(self.service),
-                    # No retry here: a reconnection would renumber the delivery tags.
-                    # While the broker is away the follow loop backs off and sends the
-                    # batch again, instead of hanging here.
-                    retry=False, timeout=CONFIRM_TIMEOUT,
-                )
-                self._sent += 1
+            for run in self._runs(notifications):
+                if len(run) == 1:
+                    (event_id, kind, text), = run
+                    self._send(producer, text, kind, integration.CONTENT_TYPE, event_id)
+                else:
+                    self._send(producer, integration.batch_body([text for _, _, text in run]),
+                               run[0][1], integration.BATCH_CONTENT_TYPE,
+                               f"{run[0][0]}+{len(run) - 1}")
             self._wait_for_confirms()
         except Exception:
             self.close_amqp()
             raise
+
+    def _runs(self, notifications):
+        """The published events as (id, type, JSON text), in runs of one type."""
+        run = []
+        for notification in notifications:
+            domain_event = self.app.mapper.to_domain_event(notification)
+            if not getattr(type(domain_event), "published", True):
+                continue  # the service's private state (a password's hash, sign-ins)
+            message = integration.cloudevent_message(self.service, notification.id,
+                                                     domain_event)
+            if run and (run[0][1] != message[1] or len(run) == integration.BATCH_EVENTS):
+                yield run
+                run = []
+            run.append(message)
+        if run:
+            yield run
+
+    def _send(self, producer, body, kind, content_type, message_id):
+        producer.publish(
+            body,
+            routing_key=integration.routing_key_of(kind),
+            content_type=content_type,
+            content_encoding="utf-8",
+            delivery_mode=2,
+            message_id=message_id,
+            type=kind,
+            user_id=self.config.account(self.service),
+            # No retry here: a reconnection would renumber the delivery tags. While the
+            # broker is away the follow loop backs off and sends the round again, instead
+            # of hanging here.
+            retry=False, timeout=CONFIRM_TIMEOUT,
+        )
+        self._sent += 1
 
     def publish_pending(self):
         """Publish what was committed since the recorded position; returns how many."""

@@ -131,8 +131,9 @@ class AuditEntrypoints:
         return self.store.settled()
 
     @directory_events()
-    def on_directory_event(self, envelope):
-        self.acting.keys.apply(envelope)
+    def on_directory_event(self, envelopes):
+        for envelope in envelopes:
+            self.acting.keys.apply(envelope)
 
     @rpc
     def directory_applied(self):

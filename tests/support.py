@@ -395,6 +395,17 @@ class Cluster:
         finally:
             conn.close()
 
+    def _stream_envelopes(self):
+        """(routing key, CloudEvent, user_id) of every event on the log, a batched
+        message's one by one; a body that is not JSON is left out."""
+        for routing_key, body, user_id in self.stream_events():
+            try:
+                decoded = json.loads(body)
+            except ValueError:
+                continue
+            for envelope in decoded if isinstance(decoded, list) else [decoded]:
+                yield routing_key, envelope, user_id
+
     def invalid_events(self):
         """The events of the log whose data does not validate against its type's published
         JSON Schema (docs/schemas), as readable lines. Only what the services' outboxes
@@ -404,9 +415,8 @@ class Cluster:
         from shared import contracts, integration
         validators, problems = {}, []
         config = self.config()
-        for routing_key, body, user_id in self.stream_events():
+        for routing_key, envelope, user_id in self._stream_envelopes():
             try:
-                envelope = json.loads(body)
                 service = envelope["source"].split("/")[2]
             except (ValueError, KeyError, IndexError, AttributeError, TypeError):
                 continue  # not a CloudEvent of pinggu's

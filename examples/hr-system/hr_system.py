@@ -1,7 +1,7 @@
 """A reference HR system integrating with pinggu (docs/integration.md).
 
 It reads pinggu's replayable log, the RabbitMQ stream `pinggu.events.log`, from the first
-event (or from where it stopped), and keeps in SQLite each institution's filing and its
+event (or from where it stopped), a message carrying one CloudEvent or a batch of them, and keeps in SQLite each institution's filing and its
 current status as the province's notices published it (四(三)'s outcomes). It publishes
 the legal-person registration (法人登记) facts it holds as `external.LegalRegistration`.
 
@@ -108,7 +108,11 @@ def sync(uri, db, stream, source, idle_seconds=2.0):
         def on_message(message):
             nonlocal count
             offset = message.headers["x-stream-offset"]
-            apply(db, json.loads(message.body), source)
+            # One CloudEvent a message, or several of one type as a JSON array
+            # (content type application/cloudevents-batch+json).
+            body = json.loads(message.body)
+            for event in body if isinstance(body, list) else [body]:
+                apply(db, event, source)
             _set_progress(db, "offset", offset)
             channel.basic_ack(message.delivery_tag)
             count += 1

@@ -69,8 +69,10 @@ def dead_letters(cluster, limit=20):
                 held.append(message)
                 deaths = (message.headers or {}).get("x-death") or [{}]
                 try:
-                    kind = json.loads(message.body).get("type")
-                except (ValueError, AttributeError):
+                    body = json.loads(message.body)
+                    kind = (f"batch of {len(body)} {body[0].get('type')}"
+                            if isinstance(body, list) else body.get("type"))
+                except (ValueError, AttributeError, IndexError):
                     kind = "undecodable"
                 found[f"{service}: {kind} ({deaths[0].get('reason', '?')})"] += 1
             for message in held:

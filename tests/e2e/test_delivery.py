@@ -140,3 +140,54 @@ def test_poison_messages_are_dead_lettered_and_the_service_keeps_serving(own_clu
     log = open(f"{cluster.logdir}/decisions.log", encoding="utf-8").read()
     assert "inbox.poison_message" in log and "inbox.handler_failed" in log
     assert "pinggu.evaluation.CaseFile.Scored.v1: uscc: missing" in log  # the field named
+
+
+def test_a_batch_is_handled_event_by_event_and_its_poison_is_dead_lettered_alone(cluster,
+                                                                                tmp_path):
+    """CloudEvents batched mode (issue 14), as an HR system may publish it: the good events
+    of a batch take effect, each one that can never be processed goes to the dead-letter
+    queue alone, with why, and the batch is not handed out again."""
+    import uuid
+    rows = [factories.institution(n, city="140900") for n in (9101, 9102)]
+    flow.clock(cluster, "2023-08-28")
+    flow.file(cluster, tmp_path, rows)
+    before = queue_depth(cluster, "registry.dead-letter")
+    source = f"/hr/legal-registry/{uuid.uuid4().hex[:8]}"
+
+    def fact(uscc, sequence, **data):
+        return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": source,
+                "type": "pinggu.external.LegalRegistration.v1", "sequence": str(sequence),
+                "data": {"uscc": uscc, "status": "expired", "legal_valid_until": "2023-06-30",
+                         "reported_on": "2023-09-01", **data}}
+    no_sequence = fact(rows[0].uscc, 2)
+    del no_sequence["sequence"]  # refused when the batch is read
+    misfit = fact(rows[1].uscc, 3, status=["not", "a", "status"])  # refused by its contract
+    batch = [fact(rows[0].uscc, 1), no_sequence, misfit, fact(rows[1].uscc, 4)]
+    cluster.publish("hr-legal", "external.LegalRegistration", json.dumps(batch),
+                    content_type=integration.BATCH_CONTENT_TYPE)
+
+    wait_for(lambda: queue_depth(cluster, "registry.dead-letter") == before + 2, timeout=30,
+             what="the two bad events of the batch dead-lettered")
+    from shared.application import case_id
+
+    def reported():
+        return cluster.sql("SELECT originator_id FROM registry.registry_events WHERE "
+                           "topic LIKE '%%.LegalStatusReported' AND originator_id IN %s",
+                           (tuple(str(case_id(r.uscc)) for r in rows),))
+    wait_for(lambda: len(reported()) == 2, what="the good events' facts recorded")
+    with Connection(cluster.amqp_uri("registry")) as conn:
+        queue = Queue("registry.dead-letter", channel=conn.channel(), durable=True)
+        letters = []
+        while (message := queue.get(no_ack=False)) is not None:
+            letters.append(message)
+        for message in letters:
+            message.requeue()  # leave the queue as it was for the other tests
+    ours = [m for m in letters if json.loads(m.body).get("source") == source]
+    assert sorted(json.loads(m.body)["id"] for m in ours) == sorted(
+        [no_sequence["id"], misfit["id"]])
+    reasons = " | ".join(m.headers["x-pinggu-reason"] for m in ours)
+    assert "missing CloudEvents attribute 'sequence'" in reasons and "status" in reasons
+    # Acknowledged, not handed out again: nothing more arrives in the dead-letter queue.
+    import time
+    time.sleep(2)
+    assert queue_depth(cluster, "registry.dead-letter") == before + 2

@@ -43,12 +43,18 @@ def listen(config):
 
 
 def drain(connection, queue):
-    bodies = []
-    channel = connection.channel()
-    bound = queue(channel)
+    """The CloudEvents waiting in `queue`, in order, whether one a message or batched."""
+    return [event for _, body in drain_messages(connection, queue)
+            for event in (body if isinstance(body, list) else [body])]
+
+
+def drain_messages(connection, queue):
+    """[(content type, decoded body)] of the messages waiting in `queue`."""
+    messages = []
+    bound = queue(connection.channel())
     while (message := bound.get(no_ack=True)) is not None:
-        bodies.append(json.loads(message.body))
-    return bodies
+        messages.append((message.content_type, json.loads(message.body)))
+    return messages
 
 
 def test_the_outbox_publishes_in_order_and_resumes_after_a_crash(environment, registry):
@@ -78,25 +84,39 @@ def test_the_outbox_publishes_in_order_and_resumes_after_a_crash(environment, re
         connection.release()
 
 
-def test_a_batch_is_one_message_per_event_confirmed_once_in_order(environment, registry):
-    """Issue 14: the batch goes out before the confirms are awaited, but each event is
-    still its own CloudEvent message, in the log's order."""
+def test_events_of_one_type_in_a_row_go_as_batched_messages_confirmed_once(environment,
+                                                                          registry):
+    """Issue 14: a run of events of one type is one message in CloudEvents batched mode (at
+    most BATCH_EVENTS a message), an event alone is a structured-mode message; all the
+    messages of a round go out before the confirms are awaited, in the log's order."""
     config, _ = environment
     outbox = Outbox(registry, config)
     outbox.publish_pending()  # what earlier tests left
     connection, queue = listen(config)
     waits = []
     try:
-        rows = file(registry, *range(7100, 7160))
+        count = integration.BATCH_EVENTS * 2 + 7
+        rows = file(registry, *range(7600, 7600 + count))
         real_wait = outbox._wait_for_confirms
         outbox._wait_for_confirms = lambda: (waits.append(outbox._sent), real_wait())
-        assert outbox.publish_pending() == 60
-        assert len(waits) == 1  # one wait for the whole batch
-        assert outbox._confirmed == outbox._sent
-        bodies = drain(connection, queue)
+        assert outbox.publish_pending() == count
+        assert len(waits) == 1  # one wait for the whole round
+        assert outbox._confirmed == outbox._sent == 3
+        messages = drain_messages(connection, queue)
+        assert [(kind, len(body)) for kind, body in messages] == [
+            (integration.BATCH_CONTENT_TYPE, integration.BATCH_EVENTS),
+            (integration.BATCH_CONTENT_TYPE, integration.BATCH_EVENTS),
+            (integration.BATCH_CONTENT_TYPE, 7)]
+        bodies = [event for _, body in messages for event in body]
         assert [e["data"]["filing"]["uscc"] for e in bodies] == [r["uscc"] for r in rows]
-        assert len({e["id"] for e in bodies}) == 60
+        assert len({e["id"] for e in bodies}) == count
         assert outbox.position() == registry.recorder.max_notification_id()
+
+        file(registry, 7099)  # alone: one CloudEvent, structured mode
+        assert outbox.publish_pending() == 1
+        (kind, body), = drain_messages(connection, queue)
+        assert kind == integration.CONTENT_TYPE and body["data"]["filing"]["uscc"] == \
+            factories.institution(7099).uscc
     finally:
         outbox.close()
         connection.release()
