@@ -63,3 +63,18 @@ class CaseAggregate(Aggregate):
         new_event = self._pending_events[-1]
         new_event.meta["hash"] = chain.link(previous, new_event)
         self._chain_head = new_event.meta["hash"]
+
+
+def ordered_per_case(cls):
+    """Class decorator for the aggregate of a case (its id is the case's): its events need
+    keep their order only with the same case's events (events.md, Delivery guarantees),
+    so the outbox may put one in a batch of its type opened before other cases' events.
+    The events of any other aggregate (a campaign, an operator, a notice) keep their
+    place: a later event may depend on them."""
+    from eventsourcing.domain import DomainEvent
+    for value in vars(cls).values():
+        if isinstance(value, type) and issubclass(value, DomainEvent) and \
+                value.__qualname__.startswith(f"{cls.__name__}."):
+            value.case_ordered = True
+    return cls
+

@@ -5,11 +5,11 @@ the same events are published again with the same ids, which consumers drop by p
 One instance publishes at a time: it holds a PostgreSQL advisory lock on a connection of
 its own, so the lock goes with the process if the process dies.
 
-Events of the same type in a row travel as one message, a CloudEvents batch (issue 14: the
-broker routes, stores and confirms a message, not an event, and that is most of what an event
-cost); an event alone is one CloudEvent in structured mode, as before. Each run keeps its
-routing key, so every consumer still receives exactly the types it is bound to, in the
-log's order. All the messages of a round are sent before waiting for the broker: the
+Events of one type travel as one message, a CloudEvents batch (issue 14: the broker routes,
+stores and confirms a message, not an event, and that was most of what an event cost); an
+event alone is one CloudEvent in structured mode, as before. A batch keeps its routing key,
+so every consumer still receives exactly the types it is bound to; each case's events go
+out in their order (see `batches`), which is the order consumers rely on (events.md). All the messages of a round are sent before waiting for the broker: the
 channel is in confirm mode and the position is recorded once every message is confirmed. A
 nack or a lost connection fails the whole round, which is sent again from the recorded
 position (perhaps cut into other runs: consumers drop what they had by position).
@@ -149,11 +149,11 @@ class Outbox:
         return self.app.recorder.select_notifications(self.position() + 1, BATCH)
 
     def publish(self, notifications):
-        """Send the notifications' events, a message per run of one type; returns once the
-        broker has confirmed them all."""
+        """Send the notifications' events, a message per batch of one type; returns once
+        the broker has confirmed them all."""
         producer = self._connect()
         try:
-            for run in self._runs(notifications):
+            for run in self._batches(notifications):
                 if len(run) == 1:
                     (event_id, kind, text), = run
                     self._send(producer, text, kind, integration.CONTENT_TYPE, event_id)
@@ -166,21 +166,19 @@ class Outbox:
             self.close_amqp()
             raise
 
-    def _runs(self, notifications):
-        """The published events as (id, type, JSON text), in runs of one type."""
-        run = []
+    def _batches(self, notifications):
+        """The published events, (id, type, JSON text) each, as batches (see `batches`)."""
+        events = []
         for notification in notifications:
             domain_event = self.app.mapper.to_domain_event(notification)
-            if not getattr(type(domain_event), "published", True):
+            cls = type(domain_event)
+            if not getattr(cls, "published", True):
                 continue  # the service's private state (a password's hash, sign-ins)
             message = integration.cloudevent_message(self.service, notification.id,
                                                      domain_event)
-            if run and (run[0][1] != message[1] or len(run) == integration.BATCH_EVENTS):
-                yield run
-                run = []
-            run.append(message)
-        if run:
-            yield run
+            events.append((message[1], domain_event.originator_id,
+                           getattr(cls, "case_ordered", False), message))
+        return batches(events)
 
     def _send(self, producer, body, kind, content_type, message_id):
         producer.publish(
@@ -209,3 +207,32 @@ class Outbox:
         self.publish(notifications)
         self._record_position(notifications[-1].id)
         return len(notifications)
+
+
+def batches(events):
+    """`events` (type, case, case-ordered, item), in the log's order, as batches of one
+    type, at most BATCH_EVENTS each, in the order they go out: lists of the items.
+
+    A case's event (aggregate.ordered_per_case) joins the open batch of its type if that
+    batch comes after the case's previous event, so a file's events of two kinds,
+    interleaved case by case in the log, go as two batches, each case's in order. Any
+    other event keeps its place: it joins the last batch only if that is of its type,
+    else starts one, and no later event joins a batch before it."""
+    out, open_of, last_of, floor = [], {}, {}, 0
+    for kind, case, case_ordered, item in events:
+        k = open_of.get(kind)
+        if k is not None:
+            joins = (k >= floor and k >= last_of.get(case, 0)) if case_ordered \
+                else k == len(out) - 1
+            if not joins or len(out[k]) == integration.BATCH_EVENTS:
+                k = None
+        if k is None:
+            k = len(out)
+            out.append([])
+            open_of[kind] = k
+        out[k].append(item)
+        last_of[case] = k
+        if not case_ordered:
+            floor = k
+    return out
+

@@ -9,7 +9,7 @@ sweep may call them any number of times, from any number of instances.
 """
 from eventsourcing.domain import event
 
-from shared.aggregate import CaseAggregate
+from shared.aggregate import CaseAggregate, ordered_per_case
 from shared.language.clauses import PASS, RECTIFY, REGISTRATION_PROBLEM, TERMINATE
 from shared.language.identifiers import campaign_id
 from shared.language.readings import readings_with_defaults
@@ -50,6 +50,7 @@ class Campaign(CaseAggregate):
         return _date(window["from"] or self.opened_on), _date(window["to"])
 
 
+@ordered_per_case
 class Case(CaseFacts, TimeDriven, CaseAggregate):
     """One institution's case: the facts gathered (CaseFacts), the verdicts recorded and the
     time-driven changes decided on as of their own dates (TimeDriven)."""

@@ -11,7 +11,7 @@ command returns whether it recorded something.
 """
 from eventsourcing.domain import event
 
-from shared.aggregate import CaseAggregate
+from shared.aggregate import CaseAggregate, ordered_per_case
 
 
 def derive_activity(filing, activity, evaluated_through_year):
@@ -40,6 +40,7 @@ def _facts(activity):
     return [{k: v for k, v in row.items() if k != "row_number"} for row in activity]
 
 
+@ordered_per_case
 class CaseFile(CaseAggregate):
     @event("Opened")
     def __init__(self, uscc: str, filing: dict):

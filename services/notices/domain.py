@@ -7,9 +7,10 @@ import uuid
 
 from eventsourcing.domain import event
 
-from shared.aggregate import CaseAggregate
+from shared.aggregate import CaseAggregate, ordered_per_case
 
 
+@ordered_per_case
 class Entry(CaseAggregate):
     """One institution as the publications list it."""
 

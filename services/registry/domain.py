@@ -1,10 +1,11 @@
 """The registry's aggregate: one institution's filing (备案)."""
 from eventsourcing.domain import event
 
-from shared.aggregate import CaseAggregate
+from shared.aggregate import CaseAggregate, ordered_per_case
 from shared.application import case_id
 
 
+@ordered_per_case
 class Institution(CaseAggregate):
     """A filed institution. `filing` is the roster row as JSON-safe data (RosterRow.to_dict)."""
 
