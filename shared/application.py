@@ -8,7 +8,7 @@ import contextlib
 import contextvars
 import datetime
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, Tracking, Transcoding
 
 from shared import batch, commands, db
@@ -155,8 +155,8 @@ class ServiceApplication(Application):
         if self.recorder.has_tracking_id(source, position):
             return False
         for _ in range(self.MAX_ATTEMPTS):
-            processing_event = ProcessingEvent(Tracking(application_name=source,
-                                                        notification_id=position))
+            processing_event = batch.Processing(Tracking(application_name=source,
+                                                         notification_id=position))
             handle(processing_event)
             try:
                 recordings = self._record(processing_event)

@@ -21,6 +21,7 @@ import contextvars
 import uuid
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification, Recording, Tracking
 
 from shared import log
@@ -28,6 +29,21 @@ from shared.bulk import load_many
 from shared.integration import PoisonMessage, position_of
 
 OK, POISON, FAILED = "ok", "poison", "failed"
+
+
+class Processing(ProcessingEvent):
+    """eventsourcing's ProcessingEvent, but an aggregate's events are collected without its
+    two isinstance checks against runtime typing Protocols, which cost more than the rest
+    of collecting (issue 14: twice for every upstream event)."""
+
+    def collect_events(self, *objs, **kwargs):
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
 
 _current = contextvars.ContextVar("pinggu_upstream_batch", default=None)
 
@@ -69,8 +85,8 @@ class Batch:
         """As ServiceApplication.process_upstream, but recorded when the batch commits."""
         if (source, position) in self.tracked:
             return False
-        processing_event = ProcessingEvent(Tracking(application_name=source,
-                                                    notification_id=position))
+        processing_event = Processing(Tracking(application_name=source,
+                                               notification_id=position))
         handle(processing_event)
         self.tracked.add((source, position))
         self.processing.append(processing_event)

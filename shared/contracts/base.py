@@ -84,6 +84,14 @@ def _fields(cls):
 
 
 @functools.cache
+def _names(cls):
+    """(every field's name, the names of the required ones) of a contract."""
+    fields = dataclasses.fields(cls)
+    return (frozenset(f.name for f in fields),
+            tuple(f.name for f in fields if f.default is not ABSENT))
+
+
+@functools.cache
 def _shape(hint):
     return typing.get_origin(hint), typing.get_args(hint), dataclasses.is_dataclass(hint)
 
@@ -152,38 +160,42 @@ def _read(hint, value, where):
 
 def to_data(instance):
     """The JSON object of a contract instance (ABSENT fields left out)."""
-    return {f.name: _write(getattr(instance, f.name)) for f in dataclasses.fields(instance)
-            if getattr(instance, f.name) is not ABSENT}
+    out = {}
+    for name, _, _ in _fields(type(instance)):
+        value = getattr(instance, name)
+        if value is not ABSENT:
+            out[name] = _write(value)
+    return out
 
 
 def _write(value):
-    if dataclasses.is_dataclass(value):
-        return to_data(value)
     if isinstance(value, list):
         return [_write(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return to_data(value)
     return value
 
 
 def of_event(cls, domain_event):
     """The contract instance of a domain event, from its fields. A field of the event that
     the contract does not declare is an error: the contract must be changed first."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    extra = set(domain_event.__dict__) - names - set(ENVELOPE_FIELDS)
+    names, required = _names(cls)
+    fields = domain_event.__dict__
+    extra = fields.keys() - names - ENVELOPE_KEYS
     if extra:
         raise ContractError(f"{cls.TYPE} declares no field {', '.join(sorted(extra))}: "
                             "add it to shared/contracts (a new field is additive)")
-    missing = [f.name for f in dataclasses.fields(cls)
-               if f.default is not ABSENT and f.name not in domain_event.__dict__]
+    missing = [name for name in required if name not in fields]
     if missing:
         raise ContractError(f"{cls.TYPE}: the event has no {', '.join(missing)}, which the "
                             "contract requires")
-    return cls(**{name: domain_event.__dict__[name] for name in names
-                  if name in domain_event.__dict__})
+    return cls(**{name: value for name, value in fields.items() if name in names})
 
 
 # The domain event's own bookkeeping, carried by the envelope instead.
 ENVELOPE_FIELDS = ("originator_id", "originator_version", "timestamp", "meta",
                    "originator_topic")
+ENVELOPE_KEYS = frozenset(ENVELOPE_FIELDS)
 
 
 # -- JSON Schema ----------------------------------------------------------------------------
