@@ -4,7 +4,9 @@
 process, as one roster import writes them) while the four services run; timed from the
 commit to the moment evaluation has recorded every one (its tracking table), through the
 registry's outbox (publisher confirms), RabbitMQ and evaluation's inbox. Events/s of that
-one hop, with the ratio to the baseline.
+one hop, with the ratio to the baseline. Then, once every service has handled and published
+what the filings caused, the CPU seconds each service's process spent per filing: a cost of
+its own, which the machine's other load moves far less than the seconds of the hop.
 
 `latency-at-rest`: N cases filed and self-assessed, then scored one at a time (a one-row
 score sheet submitted through `services.cli.main` in this process, waiting for its verdict
@@ -12,6 +14,7 @@ before the next), so nothing queues: the decision latency Scored -> Decided from
 events' own timestamps (the evaluation's `CaseFile.Scored`, the decisions' `Case.Decided`).
 """
 import datetime as dt
+import os
 import time
 
 from big_store import cluster_environment
@@ -30,6 +33,8 @@ def bench_hop(res, n):
             registry = _registry(bc)
             try:
                 from shared.metadata import caused_by
+                pids = {k: p.pid for k, p in bc.cluster.processes.items() if k in SERVICES}
+                cpu_before = {k: cpu_seconds(pid) for k, pid in pids.items()}
                 with caused_by("province", "province", business_date=dt.date(2023, 8, 28)):
                     start = time.perf_counter()
                     registry.import_roster(rows)
@@ -40,15 +45,46 @@ def bench_hop(res, n):
                 _, waited = bc.wait(lambda: tracked() >= n, f"evaluation to record {n}",
                                     interval=0.01, state=tracked)
                 seconds = committed + waited
+                # Then until every service has done all the filings caused, for the CPU
+                # each spent on one: seconds of its own, whatever else the machine runs.
+                bc.wait(lambda: _all_done(bc, n), "every service to handle and publish",
+                        interval=0.1)
+                cpu = {k: cpu_seconds(pid) - cpu_before[k] for k, pid in pids.items()}
             finally:
                 registry.close()
     finally:
         for text in bc.teardown_problems:
             res.problem("hop", f"teardown: {text}")
     res.details["hop"] = {"filings": n, "commit_s": committed, "after_commit_s": waited}
+    res.details["hop"]["cpu_s"] = cpu
     res.rate("hop", "registry -> evaluation events/s", n / seconds, "events/s",
              f"{n} filings: committed in {committed:.2f} s, all recorded by evaluation "
              f"{waited:.2f} s later (outbox, confirms, broker, inbox)")
+    for service, spent in cpu.items():
+        res.add("hop", f"{service} CPU ms a filing", 1000 * spent / n, "ms",
+                spent / n * res.baseline_rate,
+                "its process's user+system CPU until every service has handled and "
+                "published what the filings caused; ratio = CPU / one baseline insert")
+
+
+SERVICES = ("registry", "evaluation", "decisions", "notices")
+
+
+def cpu_seconds(pid):
+    """A process's user + system CPU seconds so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _all_done(bc, n):
+    """Every filing handled by the three consumers, every event published."""
+    if bc.count("decisions.decisions_tracking") < n or \
+            bc.count("notices.notices_tracking") < n:
+        return False
+    return all(bc.scalar(f"SELECT (SELECT coalesce(max(position), 0) FROM "
+                         f"{s}.outbox_position) >= (SELECT coalesce(max(notification_id), 0) "
+                         f"FROM {s}.{s}_events)") for s in SERVICES)
 
 
 def _registry(bc):
