@@ -48,7 +48,7 @@ def render(html: str) -> bytes:
 
 
 def render_isolated(html: str, timeout=600) -> bytes:
-    """`render` in a child process: the caller's green threads go on meanwhile."""
+    """`render_in_parts` in a child process: the caller's green threads go on meanwhile."""
     try:
         from eventlet.green import subprocess as green
     except ImportError:  # pragma: no cover - the services always have eventlet
@@ -237,5 +237,14 @@ def join(html, parts, renderer=render):
     return out.getvalue()
 
 
+def render_in_parts(html):
+    """`render`, one part after another for a long document (`split`): the memory of a
+    part at a time, not of the whole."""
+    parts = split(html)
+    if len(parts) == 1:
+        return render(html)
+    return join(html, [render(_unnumbered(part)) for part in parts])
+
+
 if __name__ == "__main__":
-    sys.stdout.buffer.write(render(sys.stdin.buffer.read().decode()))
+    sys.stdout.buffer.write(render_in_parts(sys.stdin.buffer.read().decode()))

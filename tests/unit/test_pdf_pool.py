@@ -146,3 +146,15 @@ def _bottom_left(body, number):
 def _pages(body):
     text = _text(body)
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None,
+                    reason="poppler-utils is not installed (.ci/run installs it)")
+def test_the_portals_renderer_renders_a_long_document_in_parts_too(monkeypatch):
+    # The portal's child process (render_isolated) renders the parts one after another:
+    # the memory of a part, the same pages as the pool's.
+    page = notice(40)
+    monkeypatch.setattr(pdf, "PART_ROWS", 20)
+    alone = pdf.render_in_parts(page)
+    assert _text(alone) == _text(pdf.render_many([page])[0])
+    assert len(_pages(alone)) > len(_pages(pdf.render(page)))
