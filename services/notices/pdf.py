@@ -24,8 +24,9 @@ continues with its header, then its rows), rendered on the pool in parallel with
 numbers; `join` puts their pages one after the other and prints on each its number, from
 one document of empty pages laid out by the same @page rules, so the numbers run on
 through the parts and stand where GB/T 9704 puts them. A part begins a page: that is the
-only difference from the document rendered whole (the same text in the same order, the
-same page size, headers and footers). A document of fewer rows is rendered once, whole.
+difference from the document rendered whole (the same text in the same order, the same
+page size, headers and footers; the PDF's outline is the parts' one after another). A
+document of fewer rows is rendered once, whole.
 """
 import io
 import math
@@ -185,8 +186,7 @@ def split(html, rows=None):
                         break
                 if name == "thead":
                     table = next(e for e in reversed(stack) if e[0] == "table")
-                    table[2] = html[html.rindex("<thead", 0, m.start()):
-                                    m.end()]
+                    table[2] = html[html.rindex("<thead", 0, m.start()):m.end()]
         position = cut
         parts.append(head + "".join(opened) + html[begin:cut]
                      + "".join(f"</{e[0]}>" for e in reversed(stack)))
@@ -217,7 +217,7 @@ def join(html, parts, renderer=render):
     import pypdf  # imported here: only a long document needs it
     writer = pypdf.PdfWriter()
     for body in parts:
-        writer.append(pypdf.PdfReader(io.BytesIO(body)), import_outline=False)
+        writer.append(pypdf.PdfReader(io.BytesIO(body)))  # with its part of the outline
     pages = len(writer.pages)
     body = html.index("<body")
     numbers = pypdf.PdfReader(io.BytesIO(renderer(  # printed over the parts: no background
