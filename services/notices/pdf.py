@@ -13,10 +13,25 @@ Issue 14 ("Scale"): the CLI's renderers are a pool of worker processes kept warm
 life of the process (`start`): started before the command's RPC, so WeasyPrint's import
 (a second) and its font set-up overlap the service's work; reused by every later command
 of the same process (the demo runs its commands in one process); fed the longest document
-first, so both cores finish together. Each document is still rendered once, whole, by
-`render`: the bytes are those of a render in the caller's own process.
+first, so both cores finish together.
+
+At a nation's size (issue 14: 100,000 institutions, a notice of ~60,000 rows) one
+WeasyPrint document is neither fast nor small: its layout of the whole is held in memory
+(~0.25 MB a row) and it runs on one core. A document of more than `PART_ROWS` rows of
+the lists of 四(三) is therefore rendered in parts (`split`): cut between two rows of a
+table, each part a document of its own (the head and styles, the sections and table it
+continues with its header, then its rows), rendered on the pool in parallel without page
+numbers; `join` puts their pages one after the other and prints on each its number, from
+one document of empty pages laid out by the same @page rules, so the numbers run on
+through the parts and stand where GB/T 9704 puts them. A part begins a page: that is the
+difference from the document rendered whole (the same text in the same order, the same
+page size, headers and footers; the PDF's outline is the parts' one after another). A
+document of fewer rows is rendered once, whole.
 """
+import io
+import math
 import multiprocessing
+import re
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +49,7 @@ def render(html: str) -> bytes:
 
 
 def render_isolated(html: str, timeout=600) -> bytes:
-    """`render` in a child process: the caller's green threads go on meanwhile."""
+    """`render_in_parts` in a child process: the caller's green threads go on meanwhile."""
     try:
         from eventlet.green import subprocess as green
     except ImportError:  # pragma: no cover - the services always have eventlet
@@ -86,19 +101,30 @@ def start(warm=WORKERS):
 def submit(htmls):
     """Start rendering these publications on the warm pool; `collect` gives their PDFs."""
     htmls = list(htmls)
+    jobs = []  # per document: its parts' HTML (one part: the document itself)
+    for html in htmls:
+        parts = split(html)
+        jobs.append([html] if len(parts) == 1 else [_unnumbered(p) for p in parts])
     pool = start(warm=0)  # more workers start as the documents find none idle
-    # The longest document first: the last to start is a short one, so the workers end
-    # together rather than one core finishing a long document alone.
-    order = sorted(range(len(htmls)), key=lambda i: len(htmls[i]), reverse=True)
-    futures = {i: pool.submit(render, htmls[i]) for i in order}
-    return [futures[i] for i in range(len(htmls))]
+    # The longest first: the last to start is a short one, so the workers end together
+    # rather than one core finishing a long document alone.
+    order = sorted(((d, p) for d, parts in enumerate(jobs) for p in range(len(parts))),
+                   key=lambda dp: len(jobs[dp[0]][dp[1]]), reverse=True)
+    futures = {(d, p): pool.submit(render, jobs[d][p]) for d, p in order}
+    return [(html, [futures[(d, p)] for p in range(len(jobs[d]))])
+            for d, html in enumerate(htmls)]
 
 
-def collect(futures):
+def collect(rendering):
     """The PDFs of `submit`, in the order of its documents."""
     global _pool
     try:
-        return [future.result() for future in futures]
+        out = []
+        for html, futures in rendering:
+            parts = [future.result() for future in futures]
+            out.append(parts[0] if len(parts) == 1 else
+                       join(html, parts, lambda page: start(warm=0).submit(render, page).result()))
+        return out
     except BrokenProcessPool:
         _pool = None  # a worker died (killed, out of memory): the next command starts anew
         raise
@@ -109,5 +135,116 @@ def render_many(htmls):
     return collect(submit(htmls))
 
 
+# -- a long document in parts ---------------------------------------------------------
+
+PART_ROWS = 1000  # rows of the lists a part holds at most: ~12 s of one core, ~0.5 GB
+_ROW = re.compile(r'<tr id="u-')
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+         "source", "track", "wbr"}
+_MARGIN_BOXES = [f"{edge}-{where}" for edge in ("top", "bottom")
+                 for where in ("left-corner", "left", "center", "right", "right-corner")]
+_MARGIN_BOXES += [f"{side}-{where}" for side in ("left", "right")
+                  for where in ("top", "middle", "bottom")]
+# Appended to a part's styles: no margin box on any page; `join` prints the numbers.
+_NO_MARGIN_BOXES = "".join(
+    f"@page{sel} {{ " + " ".join(f"@{box} {{ content: none; }}" for box in _MARGIN_BOXES)
+    + " }" for sel in ("", " :left", " :right"))
+_NO_BACKGROUND = "html, body { background: none !important; }"
+
+
+def split(html, rows=None):
+    """The publication's HTML in parts of at most `rows` rows of its lists (rows are the
+    `<tr id="u-…">` of the templates, _lists.html), cut between rows only; a single part
+    (the HTML itself) when it has no more. A part after the first repeats the elements
+    its first row stands in (the sections, the table with its header), reopened
+    empty: their own text is in the part before."""
+    rows = rows or PART_ROWS
+    starts = [m.start() for m in _ROW.finditer(html)]
+    if len(starts) <= rows:
+        return [html]
+    count = math.ceil(len(starts) / rows)
+    size = math.ceil(len(starts) / count)
+    cuts = starts[size::size]
+    body = html.index("<body")
+    body = html.index(">", body) + 1
+    head = html[:body]
+    parts, begin, opened = [], body, []
+    stack = []  # (name, start tag, its thead) of the elements open at the scan's point
+    position = body
+    for cut in cuts:
+        for m in _TAG.finditer(html, position, cut):
+            closing, name = m.group(1), m.group(2).lower()
+            if name in _VOID:
+                continue
+            if not closing:
+                stack.append([name, m.group(0), ""])
+            else:
+                while stack:  # the templates close what they open
+                    top = stack.pop()
+                    if top[0] == name:
+                        break
+                if name == "thead":
+                    table = next(e for e in reversed(stack) if e[0] == "table")
+                    table[2] = html[html.rindex("<thead", 0, m.start()):m.end()]
+        position = cut
+        parts.append(head + "".join(opened) + html[begin:cut]
+                     + "".join(f"</{e[0]}>" for e in reversed(stack)))
+        opened = [_reopen(e) for e in stack]
+        begin = cut
+    parts.append(head + "".join(opened) + html[begin:])
+    return parts
+
+
+def _reopen(element):
+    name, tag, thead = element
+    if name == "table":  # continued: the page begins with its header, not a margin
+        tag = tag.replace('class="', 'class="continued ', 1) if 'class="' in tag \
+            else tag[:-1] + ' class="continued">'
+        return tag + thead
+    return tag
+
+
+def _unnumbered(html):
+    """A part as rendered: the document's own styles, and no page numbers."""
+    return html.replace("</head>", f"<style>{_NO_MARGIN_BOXES}</style></head>", 1)
+
+
+def join(html, parts, renderer=render):
+    """One PDF of the parts' pages, in order, each page numbered as in the document
+    rendered whole: the numbers come from a document of as many empty pages, laid out by
+    the publication's own @page rules, each printed over the page of the same number."""
+    import pypdf  # imported here: only a long document needs it
+    writer = pypdf.PdfWriter()
+    for body in parts:
+        writer.append(pypdf.PdfReader(io.BytesIO(body)))  # with its part of the outline
+    pages = len(writer.pages)
+    body = html.index("<body")
+    numbers = pypdf.PdfReader(io.BytesIO(renderer(  # printed over the parts: no background
+        html[:body].replace("</head>", f"<style>{_NO_BACKGROUND}</style></head>", 1)
+        + html[body:html.index(">", body) + 1]
+        + '<div style="break-after: page"></div>' * (pages - 1) + "<div></div></body></html>")))
+    if len(numbers.pages) != pages:
+        raise RuntimeError(f"page numbers for {len(numbers.pages)} pages, not {pages}")
+    for page, number in zip(writer.pages, numbers.pages):
+        page.merge_page(number)
+        page.compress_content_streams()
+    first = pypdf.PdfReader(io.BytesIO(parts[0])).metadata
+    if first:
+        writer.add_metadata(dict(first))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_in_parts(html):
+    """`render`, one part after another for a long document (`split`): the memory of a
+    part at a time, not of the whole."""
+    parts = split(html)
+    if len(parts) == 1:
+        return render(html)
+    return join(html, [render(_unnumbered(part)) for part in parts])
+
+
 if __name__ == "__main__":
-    sys.stdout.buffer.write(render(sys.stdin.buffer.read().decode()))
+    sys.stdout.buffer.write(render_in_parts(sys.stdin.buffer.read().decode()))

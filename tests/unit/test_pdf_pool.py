@@ -63,3 +63,98 @@ def test_the_pool_renders_what_one_process_renders_in_the_documents_order():
 def _text(body):
     return subprocess.run(["pdftotext", "-layout", "-", "-"], input=body, capture_output=True,
                           check=True).stdout.decode()
+
+
+# -- a long document in parts (pdf.split, pdf.join) ------------------------------------
+
+def _uscc_order(page):
+    return re.findall(r'<tr id="u-([0-9A-Z]{18})"', page)
+
+
+def test_a_document_of_few_rows_is_rendered_whole():
+    page = notice(45)
+    assert pdf.split(page, rows=60) == [page]
+
+
+def test_the_parts_hold_every_row_once_in_order_each_under_its_tables_header():
+    page = notice(90)  # 120 rows in six tables
+    parts = pdf.split(page, rows=25)
+    assert len(parts) == 5 and all(len(_uscc_order(p)) <= 25 for p in parts)
+    assert [u for p in parts for u in _uscc_order(p)] == _uscc_order(page)
+    for part in parts:  # each part is a document with the styles, every table its header
+        assert part.startswith("<!DOCTYPE html>") and "@page" in part
+        assert part.count("<table") == part.count("统一社会信用代码</th>") >= 1
+    # The text outside the rows is in one part only: the masthead in the first, the
+    # signature in the last.
+    assert "晋人社评估〔2023〕1号" in parts[0] and "晋人社评估〔2023〕1号" not in parts[1]
+    assert "四、有关说明" in parts[-1] and "四、有关说明" not in parts[-2]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None,
+                    reason="poppler-utils is not installed (.ci/run installs it)")
+def test_a_document_in_parts_prints_as_the_whole_with_its_pages_numbered_on(monkeypatch):
+    page = notice(90)
+    whole = pdf.render(page)
+    monkeypatch.setattr(pdf, "PART_ROWS", 25)
+    joined, again = pdf.render_many([page, opinion("140300", 2)])
+    assert _text(again) == _text(pdf.render(opinion("140300", 2)))  # short: whole
+    texts = _pages(joined)
+    assert len(texts) > len(_pages(whole))  # each part begins a page
+    for number, text in enumerate(texts, start=1):
+        lines = [line for line in text.splitlines() if line.strip()]
+        # One number a page, at its foot, odd pages on the right, even on the left.
+        assert re.findall(r"— \d+ —", text) == [f"— {number} —"], (number, text[-300:])
+        assert lines[-1].strip() == f"— {number} —"
+        left = _bottom_left(joined, number)
+        assert (f"— {number} —" in left) == (number % 2 == 0), (number, left)
+        if re.search(r"[0-9]{6}[0-9A-Z]{10}", text):
+            assert "统一社会信用代码" in text, f"page {number} has rows but no header"
+    # The numbers are printed over the pages, not instead of them: the first page, all in
+    # the first part, looks as the whole's first page.
+    assert _raster(joined, 1) == _raster(whole, 1)
+    # The same text in the same order: the words of the whole and of the parts, without
+    # the page numbers and the tables' headers repeated on each page.
+    assert _words(joined) == _words(whole)
+    assert re.findall(r"[0-9]{6}[0-9A-Z]{12}", _text(joined)) == _uscc_order(page)
+
+
+_HEADER = {"序号", "机构名称", "统一社会信用代码", "类型", "备案", "层级", "备案层级", "评估单位",
+           "依据条款", "整改期限", "备注"}
+
+
+def _words(body):
+    text = subprocess.run(["pdftotext", "-raw", "-", "-"], input=body, capture_output=True,
+                          check=True).stdout.decode()
+    text = re.sub(r"— \d+ —", " ", text)
+    return [w for w in text.split() if w not in _HEADER]
+
+
+def _raster(body, number):
+    out = subprocess.run(["pdftoppm", "-f", str(number), "-l", str(number), "-r", "30",
+                          "-gray", "-"], input=body, capture_output=True, check=True).stdout
+    assert out.startswith(b"P5")  # a greymap on stdout
+    return out
+
+
+def _bottom_left(body, number):
+    """The text in the lower left quarter of an A4 page (595 × 842 pt) and its margin."""
+    return subprocess.run(["pdftotext", "-f", str(number), "-l", str(number), "-x", "0",
+                           "-y", "700", "-W", "297", "-H", "142", "-", "-"], input=body,
+                          capture_output=True, check=True).stdout.decode()
+
+
+def _pages(body):
+    text = _text(body)
+    return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None,
+                    reason="poppler-utils is not installed (.ci/run installs it)")
+def test_the_portals_renderer_renders_a_long_document_in_parts_too(monkeypatch):
+    # The portal's child process (render_isolated) renders the parts one after another:
+    # the memory of a part, the same pages as the pool's.
+    page = notice(40)
+    monkeypatch.setattr(pdf, "PART_ROWS", 20)
+    alone = pdf.render_in_parts(page)
+    assert _text(alone) == _text(pdf.render_many([page])[0])
+    assert len(_pages(alone)) > len(_pages(pdf.render(page)))
