@@ -22,14 +22,9 @@ def _schema(app, run):
     return f"{app.schema}_replay_{run}"
 
 
-def scratch(app, run, batch=None):
-    """The run's projections; `batch`: events a transaction of the rebuild applies."""
+def scratch(app, run):
     schema = _schema(app, run)
-    projections = [type(p)(app, schema=schema) for p in app.projections.values()]
-    for projection in projections:
-        if batch:
-            projection.BATCH = batch
-    return projections
+    return [type(p)(app, schema=schema) for p in app.projections.values()]
 
 
 def start(app):
@@ -43,11 +38,11 @@ def start(app):
 
 def step(app, run, limit=STEP):
     _exists(app, run)
-    # A step's events in one batch, not the live projections' 2,000 (issue 14): a case's
-    # row is read and written once a step instead of once for each batch that touches it,
-    # and no one waits on the scratch tables' row lock.
+    # In the projections' own batches: a batch of a whole step (20,000) was faster, but
+    # its transaction then sat idle for seconds between statements on a loaded machine,
+    # and eventsourcing's idle-in-transaction timeout (5 s) closed the connection.
     with _collector_paused():
-        applied = sum(p.catch_up(max_events=limit) for p in scratch(app, run, batch=limit))
+        applied = sum(p.catch_up(max_events=limit) for p in scratch(app, run))
     positions = [p.position() for p in scratch(app, run)]
     return {"applied": applied, "position": min(positions) if positions else 0,
             "target": app.recorder.max_notification_id()}
@@ -55,9 +50,9 @@ def step(app, run, limit=STEP):
 
 @contextlib.contextmanager
 def _collector_paused():
-    """Python's cycle collector off while a step applies its events (issue 14): a batch's
-    tens of thousands of decoded events, alive until their rows are written, were scanned
-    again and again, a fifth of a rebuild's time. They hold no cycles (reference counting
+    """Python's cycle collector off while a step applies its events (issue 14): the
+    decoded events and rows of each batch made it run again and again, scanning all that
+    a step holds, a fifth of a rebuild's time. They hold no cycles (reference counting
     frees them); whatever else a step leaves is collected once it is back on."""
     paused = gc.isenabled()
     gc.disable()

@@ -20,18 +20,3 @@ def test_the_collector_is_paused_for_a_step_and_left_as_it_was(enabled):
     finally:
         gc.enable()
 
-
-def test_the_rebuilds_projections_apply_a_step_in_one_batch():
-    class Projection:
-        BATCH = 2000
-
-        def __init__(self, app, schema=None):
-            self.app, self.schema = app, schema
-
-    class App:
-        schema = "notices"
-        projections = {"listing": Projection(None)}
-    run = "0123456789abcdef"
-    rebuilt, = replay.scratch(App(), run, batch=20000)
-    assert (rebuilt.BATCH, rebuilt.schema) == (20000, "notices_replay_0123456789abcdef")
-    assert App.projections["listing"].BATCH == Projection.BATCH == 2000
