@@ -52,7 +52,7 @@ def step(app, run, limit=STEP):
 def _collector_paused():
     """Python's cycle collector off while a step applies its events (issue 14): the
     decoded events and rows of each batch made it run again and again, scanning all that
-    a step holds, a fifth of a rebuild's time. They hold no cycles (reference counting
+    a step holds: about a fifth of a rebuild's CPU. They hold no cycles (reference counting
     frees them); whatever else a step leaves is collected once it is back on."""
     paused = gc.isenabled()
     gc.disable()
