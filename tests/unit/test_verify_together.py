@@ -85,7 +85,8 @@ def test_a_reply_already_read_is_taken_without_reading_again():
     seen = []
     consumer.replies.update({"b-1": "b0"})  # read while waiting for another
     consumer.arrivals += [("a-0", "a0")]
-    verify.together(cluster, {"a": ("a", _loop(1, seen, "a")), "b": ("b", _loop(1, seen, "b"))})
+    verify.together(cluster, {"a": ("a", _loop(1, seen, "a")),
+                              "b": ("b", _loop(1, seen, "b"))})
     assert seen == [("b", 0, "b0"), ("a", 0, "a0")] and consumer.reads == 1
 
 
