@@ -14,7 +14,8 @@ def together(cluster, loops):
     14): each service works through its own store in its own process, in parallel.
 
     `loops` maps a name to (service, generator); a generator yields (method, *args) and
-    is sent each call's result until it returns."""
+    is sent each call's result until it returns. Each reply is taken as it arrives, so a
+    service whose step is done is sent its next one without waiting for the others."""
     def send(service, call):
         method, *args = call
         return getattr(getattr(cluster.rpc, service), method).call_async(
@@ -22,13 +23,38 @@ def together(cluster, loops):
     pending = {name: (service, loop, send(service, next(loop)))
                for name, (service, loop) in loops.items()}
     while pending:
-        for name, (service, loop, reply) in list(pending.items()):
-            try:
-                call = loop.send(reply.result())
-            except StopIteration:
-                del pending[name]
-                continue
-            pending[name] = (service, loop, send(service, call))
+        name = _first_answered({n: reply for n, (_, _, reply) in pending.items()})
+        service, loop, reply = pending[name]
+        try:
+            call = loop.send(reply.result())
+        except StopIteration:
+            del pending[name]
+            continue
+        pending[name] = (service, loop, send(service, call))
+
+
+def _first_answered(replies):
+    """The name of a reply that has arrived, reading the client's connection until one has.
+
+    nameko's standalone client reads its replies only while waiting on a given one; its
+    consumer keeps those it read for the others (`replies`, by correlation id), so this
+    reads as its wait does and looks there. Where that cannot be seen, or reading fails,
+    the first in order: its `result()` waits, and reports a timeout or a lost connection
+    as it always has."""
+    first = next(iter(replies))
+    while True:
+        consumer = None
+        for name, reply in replies.items():
+            event = getattr(reply, "reply_event", None)
+            consumer = getattr(event, "queue_consumer", None)
+            if consumer is None or not hasattr(consumer, "replies"):
+                return first
+            if event.correlation_id in consumer.replies or event.exception is not None:
+                return name
+        try:
+            consumer.consumer.connection.drain_events(timeout=consumer.timeout)
+        except Exception:  # noqa: BLE001 - result() meets it again and reports it
+            return first
 
 
 def _rebuild(args, service, report):

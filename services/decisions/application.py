@@ -3,7 +3,7 @@
 and deadlines is in projections.py."""
 from shared import batch, log, metadata
 from shared.application import ServiceApplication, case_id
-from services.decisions.domain import CLOSED, RECTIFYING, Campaign
+from services.decisions.domain import CLOSED, RECTIFYING, Campaign, Case
 from services.decisions.inbound import Inbound
 from services.decisions.projections import Cases  # noqa: F401  (the service attaches it)
 
@@ -124,8 +124,11 @@ class Decisions(Inbound, ServiceApplication):
     def recheck_verdicts(self, start=1, limit=5000):
         """Re-run the rulebook on the recorded facts of every verdict from `start` on (a
         notification position); report any that would now come out differently."""
+        from eventsourcing.utils import get_topic
         from services.decisions import rulebook
-        notifications = self.recorder.select_notifications(start, limit)
+        # Only the verdicts read (issue 14): the other events are most of the log.
+        notifications = self.recorder.select_notifications(
+            start, limit, topics=[get_topic(Case.Decided)])
         problems, checked = [], 0
         for notification in notifications:
             if not notification.topic.endswith(".Decided"):

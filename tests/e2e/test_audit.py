@@ -93,6 +93,10 @@ def test_replay_verify_passes_then_fails_on_an_altered_read_row(rectified):
     rc, out, err = cluster.cli("replay", "verify", operator="auditor")
     assert rc == 0, out + err
     assert "all agree" in out
+    # Every verdict re-run, however its service reads them (issue 14).
+    decided = cluster.sql("SELECT count(*) FROM decisions.decisions_events "
+                          "WHERE topic LIKE %s", ("%.Decided",))[0][0]
+    assert decided >= 3 and f"({decided} verdicts re-run)" in out
     cluster.sql("UPDATE decisions.cases_current SET outcome = '正常评价' WHERE uscc = %s",
                 (rectified["other"],))
     try:
