@@ -3,7 +3,7 @@ limits, so that a hostile file cannot stall the service that received it.
 
 A service's greenthreads share one OS thread: a parse that runs 15 s of pure Python
 (openpyxl, XML) stalls every other RPC, the inbox and the outbox of that service for 15 s.
-So each upload is parsed by `python -m shared.parse_worker`, started per file, which
+So each upload is parsed by `python -m shared.parse_worker`, one process per file, which
 first limits itself (RLIMIT_CPU, RLIMIT_AS, no file writes) and then runs the one reader
 named by the request (or marks the file's problems on it, shared/marks.py). The
 service waits for it through eventlet's green subprocess,
@@ -11,10 +11,18 @@ so its hub keeps serving while the worker parses. The worker answers with data (
 as dicts, or the BadInput with every bad cell); a worker the kernel stops (CPU, memory) or
 that overruns the wall-clock limit is killed, and the file is refused as a whole.
 
+Issue 14 ("Scale"): starting a worker (the interpreter, openpyxl and the readers) took
+~0.4 s, more than parsing a jurisdiction's form, and a campaign sends dozens of forms. So
+the next file's worker is started ahead (`_spare`): it imports the readers and waits for
+its request while the service does something else. It is still one process per file,
+used once, with the limits set after the request arrives, as before.
+
 The seven readers (docs/forms.md): roster, legal-status, activity, self-assessment,
 score-sheet, findings, rectification.
 """
+import atexit
 import base64
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -87,17 +95,49 @@ def request(kind, path, name, **params):
                        "params": _encode(params)}).encode()
 
 
-def run_worker(request, limits, name):
-    """Run one worker on `request` (JSON bytes); its answer as a dict: `rows` or
-    `bad_input`, and `usage` (the CPU seconds and peak memory it used)."""
+def _start(limits):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     # `subprocess` is eventlet's green one once the service has monkey-patched: waiting
     # for the worker yields to the hub.
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "shared.parse_worker", str(limits.cpu_seconds),
          str(limits.memory_bytes)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# limits -> the worker started ahead for the next file with these limits (one at most:
+# an idle worker holds ~40 MB, and files rarely come two at a time).
+_spare = {}
+
+
+def _take(limits):
+    proc = _spare.pop(limits, None)
+    if proc is not None and proc.poll() is None:
+        return proc
+    return _start(limits)
+
+
+def _replenish(limits):
+    if limits not in _spare:
+        _spare[limits] = _start(limits)
+
+
+@atexit.register
+def _dismiss_spares():
+    """A spare that was never used ends on its closed stdin; waited for, so none outlives
+    its service (or test run) as an orphan."""
+    while _spare:
+        _, proc = _spare.popitem()
+        with contextlib.suppress(Exception):
+            proc.stdin.close()
+            proc.wait(timeout=5)
+
+
+def run_worker(request, limits, name):
+    """Run one worker on `request` (JSON bytes); its answer as a dict: `rows` or
+    `bad_input`, and `usage` (the CPU seconds and peak memory it used)."""
+    proc = _take(limits)
     try:
         out, err = proc.communicate(request, timeout=limits.wall_seconds)
     except subprocess.TimeoutExpired:
@@ -107,6 +147,9 @@ def run_worker(request, limits, name):
                        "refused (rule: parse limits)", file=name, rule="parse limits",
                        message_zh=f"读取文件超过 {limits.wall_seconds} 秒,拒收(解析限制)"
                        ) from None
+    finally:
+        # Started after this file, not beside it: the two would share the machine's cores.
+        _replenish(limits)
     if proc.returncode == 0:
         try:
             return json.loads(out)
@@ -194,8 +237,14 @@ def _marked(request):
 
 def main(argv):
     cpu_seconds, memory_bytes = int(argv[0]), int(argv[1])
+    # Our own code, imported before any request: a spare is ready when its file comes.
+    for module, _, _ in READERS.values():
+        importlib.import_module(module)
+    raw = sys.stdin.buffer.read()
+    if not raw:  # a spare dismissed unused
+        return 0
     # The request is ours (JSON naming the file); the file is what is untrusted.
-    request = json.loads(sys.stdin.buffer.read())
+    request = json.loads(raw)
     _limit_self(cpu_seconds, memory_bytes,
                 file_bytes=xlsx.MAX_INFLATED if "mark" in request else 0)
     try:
