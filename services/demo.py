@@ -232,18 +232,23 @@ def plan_for(usccs, rng):
 
 
 def main():
+    with threads_output(), _session:
+        campaign()
+
+
+@contextlib.contextmanager
+def threads_output():
+    """This process's stdout shared by the desk's threads (_Output); the desk's threads
+    ended on the way out."""
     global _threads
     terminal = sys.stdout
     sys.stdout = _Output(terminal)
     try:
-        with _session:
-            try:
-                campaign()
-            finally:
-                if _threads is not None:
-                    _threads.shutdown(wait=True, cancel_futures=True)
-                    _threads = None
+        yield
     finally:
+        if _threads is not None:
+            _threads.shutdown(wait=True, cancel_futures=True)
+            _threads = None
         sys.stdout = terminal
 
 
