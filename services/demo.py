@@ -32,6 +32,7 @@ from services import cli
 from services.evaluation.forms import filler
 from services.evaluation.rubric import DEFAULT_RUBRIC
 from services.notices import pdf
+from shared import clock
 from shared.language.jurisdictions import JURISDICTIONS, PROVINCE
 
 OUT = os.environ.get("PINGGU_DEMO_DIR", os.path.join("var", "demo"))
@@ -252,6 +253,14 @@ def threads_output():
         sys.stdout = terminal
 
 
+def move_clock(date):
+    """`pinggu clock set DATE`, then the moment every service takes to see it (each caches
+    the date for clock.CACHE_SECONDS): what the demo does next is dated DATE. Without
+    the wait a form handed in at once was recorded on the day before the move."""
+    pinggu("clock", "set", date)
+    time.sleep(clock.CACHE_SECONDS)
+
+
 def filled(fill, *args):
     """A template command, then `fill`: their output as text (the fill draws on the
     demo's random sequence, so it runs in the caller's thread, in order)."""
@@ -272,7 +281,7 @@ def campaign():
     pinggu("health", "--wait", "60")
 
     step("2023-08-28: the notice is issued; the campaign opens")
-    pinggu("clock", "set", "2023-08-28")
+    move_clock("2023-08-28")
     pinggu("campaign", "open")
     roster = os.path.join(OUT, "province.xlsx")
     pinggu("sample-province", "--out", roster, "--seed", str(SEED))
@@ -309,7 +318,7 @@ def campaign():
     with Desk() as desk:
         # The score sheets are made while the clock waits for the flow to settle; they
         # are handed in on the new date.
-        moved = desk.run(pinggu, "clock", "set", "2023-09-20")
+        moved = desk.run(move_clock, "2023-09-20")
         for j in JURISDICTIONS:
             path = os.path.join(forms_dir, f"score-sheet-{j}.xlsx")
             made = filled(lambda: fill_score_sheet(path, plan, rng),
@@ -324,7 +333,7 @@ def campaign():
             desk.run(hand_in_findings, os.path.join(forms_dir, f"findings-{j}.xlsx"), j, usccs)
 
     step("2023-10-31: every case is decided")
-    pinggu("clock", "set", "2023-10-31")
+    move_clock("2023-10-31")
     wait_until_decided(total)
     pinggu("campaign", "status")
 
@@ -340,7 +349,7 @@ def campaign():
     step("rectification: half of those given two months rectify and are re-scored in time")
     rectifying = [c for c in pinggu("decided", json_out=True) if c["class"] == "rectify"]
     rectified = rectifying[::2]
-    pinggu("clock", "set", "2023-11-10")
+    move_clock("2023-11-10")
     with Desk() as desk:
         for j in JURISDICTIONS:
             mine = [c["uscc"] for c in rectified if c["jurisdiction"] == j]
@@ -348,7 +357,7 @@ def campaign():
                 desk.run(hand_in_rectification, forms_dir, j, mine)
 
     step("2024-01-01: the others' two months have passed")
-    pinggu("clock", "set", "2024-01-01")
+    move_clock("2024-01-01")
     wait_until(lambda: not [c for c in pinggu("decided", json_out=True)
                             if c["class"] == "rectify"], "every rectification to be closed")
     step("the rectification-results notice (整改复评结果通告): each outcome with its reason")
@@ -359,7 +368,7 @@ def campaign():
         uscc, jurisdiction = wrong
         step(f"2024-01-05: {jurisdiction} finds its 四(一)5 finding on {uscc} was recorded in "
              "error and withdraws it")
-        pinggu("clock", "set", "2024-01-05")
+        move_clock("2024-01-05")
         pinggu("finding", "withdraw", uscc, "四(一)5", "--reason",
                "误录：经复核，考场监控所涉系另一机构", operator=operator_for(jurisdiction))
         wait_until(lambda: pinggu("case", "show", uscc, json_out=True)["outcome"] != "终止备案",

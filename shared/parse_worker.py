@@ -13,15 +13,17 @@ that overruns the wall-clock limit is killed, and the file is refused as a whole
 
 Issue 14 ("Scale"): starting a worker (the interpreter, openpyxl and the readers) took
 ~0.4 s, more than parsing a jurisdiction's form, and a campaign sends dozens of forms. So
-the next file's worker is started ahead (`_spare`): it imports the readers and waits for
-its request while the service does something else. It is still one process per file,
-used once, with the limits set after the request arrives, as before.
+the next files' workers are started ahead (`_spares`, as many as files came at once):
+each imports the readers and waits for its request while the service does something
+else. It is still one process per file, used once, with the limits set after the
+request arrives, as before.
 
 The seven readers (docs/forms.md): roster, legal-status, activity, self-assessment,
 score-sheet, findings, rectification.
 """
 import atexit
 import base64
+import collections
 import contextlib
 import datetime as dt
 import importlib
@@ -107,39 +109,47 @@ def _start(limits):
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-# limits -> the worker started ahead for the next file with these limits (one at most:
-# an idle worker holds ~40 MB, and files rarely come two at a time).
-_spare = {}
+# limits -> the workers started ahead for the next files with these limits: as many as
+# files were read at once lately, at most MAX_SPARES (an idle worker holds ~35 MB).
+_spares = {}
+_reading = collections.Counter()  # limits -> files being read now
+MAX_SPARES = 3
 
 
 def _take(limits):
-    proc = _spare.pop(limits, None)
-    if proc is not None and proc.poll() is None:
-        return proc
+    spares = _spares.get(limits, [])
+    while spares:
+        proc = spares.pop()
+        if proc.poll() is None:
+            return proc
     return _start(limits)
 
 
-def _replenish(limits):
-    if limits not in _spare:
-        _spare[limits] = _start(limits)
-        _spare[limits].started_ahead = True  # told apart in the log
+def _replenish(limits, wanted):
+    spares = _spares.setdefault(limits, [])
+    while len(spares) < min(wanted, MAX_SPARES):
+        proc = _start(limits)
+        proc.started_ahead = True  # told apart in the log
+        spares.append(proc)
 
 
 @atexit.register
 def _dismiss_spares():
     """A spare that was never used ends on its closed stdin; waited for, so none outlives
     its service (or test run) as an orphan."""
-    while _spare:
-        _, proc = _spare.popitem()
-        with contextlib.suppress(Exception):
-            proc.stdin.close()
-            proc.wait(timeout=5)
+    while _spares:
+        _, procs = _spares.popitem()
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.stdin.close()
+                proc.wait(timeout=5)
 
 
 def run_worker(request, limits, name):
     """Run one worker on `request` (JSON bytes); its answer as a dict: `rows` or
     `bad_input`, and `usage` (the CPU seconds and peak memory it used)."""
     started = time.monotonic()
+    _reading[limits] += 1
     proc = _take(limits)
     try:
         out, err = proc.communicate(request, timeout=limits.wall_seconds)
@@ -152,7 +162,8 @@ def run_worker(request, limits, name):
                        ) from None
     finally:
         # Started after this file, not beside it: the two would share the machine's cores.
-        _replenish(limits)
+        _replenish(limits, wanted=_reading[limits])
+        _reading[limits] -= 1
     if proc.returncode == 0:
         try:
             answer = json.loads(out)
@@ -161,9 +172,9 @@ def run_worker(request, limits, name):
         else:
             # What a file costs the service, for the operator and the benchmarks (issue 14).
             from shared import log  # the service's side only: the worker logs nothing
-            log.get("parse").info("parse.done", file=name, started_ahead=getattr(proc, "started_ahead", False),
-                                  seconds=round(time.monotonic() - started, 3),
-                                  **answer.get("usage", {}))
+            log.get("parse").info(
+                "parse.done", file=name, started_ahead=getattr(proc, "started_ahead", False),
+                seconds=round(time.monotonic() - started, 3), **answer.get("usage", {}))
             return answer
     message, message_zh = _why(proc.returncode, err, limits)
     raise BadInput(message, message_zh=message_zh, file=name, rule="parse limits")

@@ -2,6 +2,8 @@
 interpreter and the readers are loaded before the file comes, and still each file has a
 process of its own, used once, with its limits set after its request arrives."""
 import datetime
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -19,7 +21,7 @@ def started(monkeypatch):
         procs.append(real(limits))
         return procs[-1]
     monkeypatch.setattr(parse_worker, "_start", start)
-    monkeypatch.setattr(parse_worker, "_spare", {})
+    monkeypatch.setattr(parse_worker, "_spares", {})
     yield procs
     parse_worker._dismiss_spares()
 
@@ -41,12 +43,12 @@ def test_each_file_has_its_own_worker_and_the_next_one_is_started_ahead(started,
     assert len(parse(sheet)) == 3
     first, spare = started
     assert first.returncode == 0 and spare.poll() is None  # waiting for the next file
-    assert parse_worker._spare == {parse_worker.LIMITS: spare}
+    assert parse_worker._spares == {parse_worker.LIMITS: [spare]}
 
     assert len(parse(sheet)) == 3
     assert len(started) == 3
     assert spare.returncode == 0  # it read the second file, and ended: never reused
-    assert parse_worker._spare == {parse_worker.LIMITS: started[2]}
+    assert parse_worker._spares == {parse_worker.LIMITS: [started[2]]}
 
 
 def test_a_spare_has_the_limits_of_its_own_files(started, sheet):
@@ -54,7 +56,8 @@ def test_a_spare_has_the_limits_of_its_own_files(started, sheet):
     tight = parse_worker.Limits(wall_seconds=60)
     parse(sheet, limits=tight)
     assert len(started) == 4  # not the default limits' spare: one of its own
-    assert set(parse_worker._spare) == {parse_worker.LIMITS, tight}
+    assert {k: len(v) for k, v in parse_worker._spares.items()} == {
+        parse_worker.LIMITS: 1, tight: 1}
     assert started[1].poll() is None
 
 
@@ -71,4 +74,18 @@ def test_an_unused_spare_ends_quietly_on_its_closed_input(started, sheet):
     spare = started[1]
     parse_worker._dismiss_spares()
     assert spare.returncode == 0 and spare.stdout.read() == b""
-    assert parse_worker._spare == {}
+    assert parse_worker._spares == {}
+
+
+def test_files_read_at_once_leave_as_many_workers_started_ahead(started, sheet):
+    """Three files at once (three clerks): the next three find their workers started."""
+    with ThreadPoolExecutor(3) as pool:
+        barrier = threading.Barrier(3)
+
+        def read(_):
+            barrier.wait()
+            return len(parse(sheet))
+        assert list(pool.map(read, range(3))) == [3, 3, 3]
+    spares = parse_worker._spares[parse_worker.LIMITS]
+    assert 1 < len(spares) <= parse_worker.MAX_SPARES
+    assert all(p.poll() is None and p.started_ahead for p in spares)
