@@ -10,27 +10,24 @@ and a finding recorded in error is withdrawn and corrected by a correction (æ›´æ
 
 Issue 14 (`make demo`'s campaign in seconds): the demo runs every command in this one
 process, keeping its RPC clients between commands (cli.Session); the jurisdictions hand
-in their files at once, as twelve bureaus would (HAND_IN threads, each with its own RPC
+in their files at once, as twelve bureaus would (cli.desk.HAND_IN threads, each with its own RPC
 clients), their output printed in the jurisdictions' order; the opinions and the notice
 are published together; it waits by polling every POLL_SECONDS, and starts the PDF
 renderers at once so they are warm when it publishes. It ends with the seconds each step
 took. The forms are filled in the jurisdictions' order whatever the threads do: they
 draw on one seeded random sequence, so the campaign and its outcomes are the same.
 """
-import contextlib
 import datetime
-import io
 import json
 import os
 import random
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from services import cli
 from services.evaluation.forms import filler
 from services.evaluation.rubric import DEFAULT_RUBRIC
+from services.cli.desk import Desk, captured, step, step_times, threads_output
 from services.notices import pdf
 from shared import clock
 from shared.language.jurisdictions import JURISDICTIONS, PROVINCE
@@ -41,53 +38,6 @@ SEED = 2023
 
 def operator_for(jurisdiction):
     return "center" if jurisdiction == PROVINCE else f"city-{jurisdiction}"
-
-
-_steps = []  # (started, message) of each step, for the time each took
-
-
-def step(message):
-    _steps.append((time.monotonic(), message))
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def step_times(ended):
-    """Each step's seconds, longest first: where the campaign's time went."""
-    ends = [start for start, _ in _steps[1:]] + [ended]
-    return sorted(((end - start, message) for (start, message), end in zip(_steps, ends)),
-                  reverse=True)
-
-
-class _Output(io.TextIOBase):
-    """This process's stdout: a thread that captures (`captured`) writes to its own
-    buffer, any other to the terminal; so commands run at once neither mix their lines
-    nor lose their JSON to another thread's capture."""
-
-    def __init__(self, terminal):
-        self.terminal = terminal
-        self.local = threading.local()
-
-    def write(self, text):
-        return (getattr(self.local, "buffer", None) or self.terminal).write(text)
-
-    def flush(self):
-        self.terminal.flush()
-
-
-@contextlib.contextmanager
-def captured():
-    """What this thread prints inside, in a StringIO (only under main's _Output)."""
-    output, buffer = sys.stdout, io.StringIO()
-    if not isinstance(output, _Output):
-        with contextlib.redirect_stdout(buffer):
-            yield buffer
-        return
-    saved = getattr(output.local, "buffer", None)
-    output.local.buffer = buffer
-    try:
-        yield buffer
-    finally:
-        output.local.buffer = saved
 
 
 _session = cli.Session()  # the RPC clients kept between commands
@@ -105,59 +55,6 @@ def pinggu(*args, operator="province", json_out=False):
     code = cli.main(argv, session=_session)
     if code != 0:
         sys.exit(f"demo: pinggu {' '.join(args)} failed with exit {code}")
-
-
-# How many files are handed in at once: the services' work on one file (the parse, the
-# events) overlaps the next one's round trips; more than the machine's two cores only
-# queue.
-HAND_IN = 3
-
-
-_threads = None  # the desk's threads, kept for the whole demo with their RPC clients
-
-
-class Desk:
-    """Commands run at once (`run`), each one's output printed whole, in the order they
-    were given, as soon as it and those before it are done. A command that fails ends
-    the demo (SystemExit from its thread, raised here)."""
-
-    def __init__(self):
-        global _threads
-        if _threads is None:
-            _threads = ThreadPoolExecutor(HAND_IN, thread_name_prefix="demo-desk")
-        self.pool = _threads
-        self.pending = []
-
-    def run(self, job, *args, before="", after=None, **kwargs):
-        """Run job(*args, **kwargs) on the desk's threads, once the job `after` (what an
-        earlier `run` returned) is done; `before`: text printed ahead of its output."""
-        def captured_job():
-            if after is not None:
-                after.result()
-            with captured() as buffer:
-                job(*args, **kwargs)
-            return buffer.getvalue()
-        future = self.pool.submit(captured_job)
-        self.pending.append((before, future))
-        self._print(wait=False)
-        return future
-
-    def _print(self, wait):
-        while self.pending and (wait or self.pending[0][1].done()):
-            before, future = self.pending.pop(0)
-            text = future.result()
-            sys.stdout.write(before + text)
-            sys.stdout.flush()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        if exc_type is None:
-            self._print(wait=True)
-        else:
-            for _, future in self.pending:
-                future.cancel()
 
 
 def fill_self_assessment(path, institutions, plan, rng):
@@ -235,22 +132,6 @@ def plan_for(usccs, rng):
 def main():
     with threads_output(), _session:
         campaign()
-
-
-@contextlib.contextmanager
-def threads_output():
-    """This process's stdout shared by the desk's threads (_Output); the desk's threads
-    ended on the way out."""
-    global _threads
-    terminal = sys.stdout
-    sys.stdout = _Output(terminal)
-    try:
-        yield
-    finally:
-        if _threads is not None:
-            _threads.shutdown(wait=True, cancel_futures=True)
-            _threads = None
-        sys.stdout = terminal
 
 
 def move_clock(date):

@@ -1,4 +1,4 @@
-"""The demo runs the jurisdictions' commands at once (services/demo.py, issue 14): each
+"""The demo runs the jurisdictions' commands at once (services/cli/desk.py, issue 14): each
 command's output is printed whole and in the order the commands were given, whatever
 order they finish in; a job waits for the one it comes after; a failure ends the demo."""
 import sys
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from services import demo
+from services.cli import desk as demo
 
 
 @pytest.fixture
