@@ -3,7 +3,8 @@
 The package: `parser` (the grammar, global options anywhere), `client` (the cluster:
 signed RPC calls, settle), `render` (text or --json, errors, exit codes), `messages`
 (the operator's messages in Chinese and English), `files` (writing output safely),
-`main` (one command, its errors), and one module per command group: `roster`, `forms`,
+`main` (one command, its errors), `desk` (commands run at once in one process, for
+the demo), and one module per command group: `roster`, `forms`,
 `campaign`, `publish`, `clock`, `case` (+ `explain`), `verify`, `operator`, `health`,
 `backup`, `completion`.
 
