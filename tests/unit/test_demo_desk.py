@@ -73,3 +73,15 @@ def test_a_failing_command_ends_the_demo(terminal):
 def test_the_seconds_of_each_step_longest_first(monkeypatch):
     monkeypatch.setattr(demo, "_steps", [(10.0, "a"), (12.5, "b"), (13.0, "c")])
     assert demo.step_times(20.0) == [(7.0, "c"), (2.5, "a"), (0.5, "b")]
+
+
+def test_after_a_clock_move_the_demo_waits_until_every_service_sees_the_date(monkeypatch):
+    """The services cache the business date (shared/clock.py): a form handed in at once
+    after `clock set` was recorded on the day before the move."""
+    from services import demo as campaign
+    from shared import clock
+    done = []
+    monkeypatch.setattr(campaign, "pinggu", lambda *args, **kw: done.append(args))
+    monkeypatch.setattr(campaign.time, "sleep", lambda seconds: done.append(seconds))
+    campaign.move_clock("2023-09-20")
+    assert done == [("clock", "set", "2023-09-20"), clock.CACHE_SECONDS]
