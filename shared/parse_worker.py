@@ -170,14 +170,20 @@ def run_worker(request, limits, name):
         except ValueError:
             pass
         else:
-            # What a file costs the service, for the operator and the benchmarks (issue 14).
-            from shared import log  # the service's side only: the worker logs nothing
-            log.get("parse").info(
-                "parse.done", file=name, started_ahead=getattr(proc, "started_ahead", False),
-                seconds=round(time.monotonic() - started, 3), **answer.get("usage", {}))
+            _log_done(proc, name, time.monotonic() - started, answer)
             return answer
     message, message_zh = _why(proc.returncode, err, limits)
     raise BadInput(message, message_zh=message_zh, file=name, rule="parse limits")
+
+
+def _log_done(proc, name, seconds, answer):
+    """What a file cost, in the service's log, for the operator and the benchmarks (issue
+    14). Only where logging is set up (services/run.py): a tool's stdout is its output."""
+    import structlog  # the service's side only: the worker logs nothing
+    if structlog.is_configured():
+        structlog.get_logger("parse").info(
+            "parse.done", file=name, started_ahead=getattr(proc, "started_ahead", False),
+            seconds=round(seconds, 3), **answer.get("usage", {}))
 
 
 def _why(returncode, err, limits):

@@ -89,3 +89,12 @@ def test_files_read_at_once_leave_as_many_workers_started_ahead(started, sheet):
     spares = parse_worker._spares[parse_worker.LIMITS]
     assert 1 < len(spares) <= parse_worker.MAX_SPARES
     assert all(p.poll() is None and p.started_ahead for p in spares)
+
+
+def test_a_tool_that_parses_keeps_its_stdout(started, sheet, capsys):
+    """The cost of each file goes to a service's log; a tool or test that parses without
+    one set up (shared/log.py) gets nothing on its stdout, which is its output."""
+    import structlog
+    assert not structlog.is_configured()
+    parse(sheet)
+    assert capsys.readouterr().out == ""
