@@ -33,6 +33,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -116,21 +117,30 @@ _reading = collections.Counter()  # limits -> files being read now
 MAX_SPARES = 3
 
 
+# Starting a process can yield to another thread (a green one under eventlet): the
+# counts and the spares change under this lock, so no two add the same spare.
+_lock = threading.Lock()
+
+
 def _take(limits):
-    spares = _spares.get(limits, [])
-    while spares:
-        proc = spares.pop()
-        if proc.poll() is None:
-            return proc
+    with _lock:
+        _reading[limits] += 1
+        spares = _spares.get(limits, [])
+        while spares:
+            proc = spares.pop()
+            if proc.poll() is None:
+                return proc
     return _start(limits)
 
 
-def _replenish(limits, wanted):
-    spares = _spares.setdefault(limits, [])
-    while len(spares) < min(wanted, MAX_SPARES):
-        proc = _start(limits)
-        proc.started_ahead = True  # told apart in the log
-        spares.append(proc)
+def _replenish(limits):
+    with _lock:
+        spares = _spares.setdefault(limits, [])
+        while len(spares) < min(_reading[limits], MAX_SPARES):
+            proc = _start(limits)
+            proc.started_ahead = True  # told apart in the log
+            spares.append(proc)
+        _reading[limits] -= 1
 
 
 @atexit.register
@@ -149,7 +159,6 @@ def run_worker(request, limits, name):
     """Run one worker on `request` (JSON bytes); its answer as a dict: `rows` or
     `bad_input`, and `usage` (the CPU seconds and peak memory it used)."""
     started = time.monotonic()
-    _reading[limits] += 1
     proc = _take(limits)
     try:
         out, err = proc.communicate(request, timeout=limits.wall_seconds)
@@ -162,8 +171,7 @@ def run_worker(request, limits, name):
                        ) from None
     finally:
         # Started after this file, not beside it: the two would share the machine's cores.
-        _replenish(limits, wanted=_reading[limits])
-        _reading[limits] -= 1
+        _replenish(limits)
     if proc.returncode == 0:
         try:
             answer = json.loads(out)
