@@ -8,8 +8,14 @@ filing scope, some have findings. Then the opinions and the notice are published
 two months of rectification, the rectification-results notice (整改复评结果通告) follows,
 and a finding recorded in error is withdrawn and corrected by a correction (更正通告).
 
-Issue 14 (`make demo`'s campaign in seconds): the demo waits by polling every
-POLL_SECONDS, and starts the PDF renderers at once so they are warm when it publishes.
+Issue 14 (`make demo`'s campaign in seconds): the demo runs every command in this one
+process, keeping its RPC clients between commands (cli.Session); the jurisdictions hand
+in their files at once, as twelve bureaus would (cli.desk.HAND_IN threads, each with its own RPC
+clients), their output printed in the jurisdictions' order; the opinions and the notice
+are published together; it waits by polling every POLL_SECONDS, and starts the PDF
+renderers at once so they are warm when it publishes. It ends with the seconds each step
+took. The forms are filled in the jurisdictions' order whatever the threads do: they
+draw on one seeded random sequence, so the campaign and its outcomes are the same.
 """
 import datetime
 import json
@@ -21,7 +27,9 @@ import time
 from services import cli
 from services.evaluation.forms import filler
 from services.evaluation.rubric import DEFAULT_RUBRIC
+from services.cli.desk import Desk, captured, step, step_times, threads_output
 from services.notices import pdf
+from shared import clock
 from shared.language.jurisdictions import JURISDICTIONS, PROVINCE
 
 OUT = os.environ.get("PINGGU_DEMO_DIR", os.path.join("var", "demo"))
@@ -32,23 +40,19 @@ def operator_for(jurisdiction):
     return "center" if jurisdiction == PROVINCE else f"city-{jurisdiction}"
 
 
-def step(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+_session = cli.Session()  # the RPC clients kept between commands
 
 
 def pinggu(*args, operator="province", json_out=False):
     """Run one CLI command in this process; exit on failure, as an operator would stop."""
     argv = ["--operator", operator] + (["--json"] if json_out else []) + list(args)
     if json_out:
-        import contextlib
-        import io
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            code = cli.main(argv)
+        with captured() as buffer:
+            code = cli.main(argv, session=_session)
         if code != 0:
             sys.exit(f"demo: pinggu {' '.join(args)} failed with exit {code}")
         return json.loads(buffer.getvalue())
-    code = cli.main(argv)
+    code = cli.main(argv, session=_session)
     if code != 0:
         sys.exit(f"demo: pinggu {' '.join(args)} failed with exit {code}")
 
@@ -126,6 +130,28 @@ def plan_for(usccs, rng):
 
 
 def main():
+    with threads_output(), _session:
+        campaign()
+
+
+def move_clock(date):
+    """`pinggu clock set DATE`, then the moment every service takes to see it (each caches
+    the date for clock.CACHE_SECONDS): what the demo does next is dated DATE. Without
+    the wait a form handed in at once was recorded on the day before the move."""
+    pinggu("clock", "set", date)
+    time.sleep(clock.CACHE_SECONDS)
+
+
+def filled(fill, *args):
+    """A template command, then `fill`: their output as text (the fill draws on the
+    demo's random sequence, so it runs in the caller's thread, in order)."""
+    with captured() as buffer:
+        pinggu(*args)
+    fill()
+    return buffer.getvalue()
+
+
+def campaign():
     rng = random.Random(SEED)
     os.makedirs(OUT, exist_ok=True)
     started = time.monotonic()
@@ -136,26 +162,31 @@ def main():
     pinggu("health", "--wait", "60")
 
     step("2023-08-28: the notice is issued; the campaign opens")
-    pinggu("clock", "set", "2023-08-28")
+    move_clock("2023-08-28")
     pinggu("campaign", "open")
     roster = os.path.join(OUT, "province.xlsx")
     pinggu("sample-province", "--out", roster, "--seed", str(SEED))
     pinggu("roster", "import", roster)
-    pinggu("settle")  # evaluation opens the case files from the registry's events
-
-    institutions = {j: pinggu("institutions", "--jurisdiction", j, "--in-scope", json_out=True)
-                    for j in JURISDICTIONS}
-    plan = plan_for(sorted(i["uscc"] for rows in institutions.values() for i in rows), rng)
-    total = sum(len(rows) for rows in institutions.values())
-    step(f"{total} institutions in scope across {len(JURISDICTIONS)} jurisdictions")
-
-    step("each jurisdiction hands in the self-assessments (附件1) by 2023-08-31")
     forms_dir = os.path.join(OUT, "forms")
-    for j in JURISDICTIONS:
-        path = os.path.join(forms_dir, f"self-assessment-{j}.xlsx")
-        pinggu("template", "self-assessment", "--jurisdiction", j, "--out", path)
-        fill_self_assessment(path, institutions[j], plan, rng)
-        pinggu("submit", "self-assessment", path, operator=operator_for(j))
+    with Desk() as desk:
+        # Evaluation opens the case files from the registry's events meanwhile: the
+        # templates need the registry's filings and the campaign only; the files wait.
+        caught_up = desk.run(pinggu, "settle")
+        institutions = {j: [] for j in JURISDICTIONS}
+        for i in pinggu("institutions", "--in-scope", json_out=True):
+            institutions[i["jurisdiction"]].append(i)
+        plan = plan_for(sorted(i["uscc"] for rows in institutions.values() for i in rows),
+                        rng)
+        total = sum(len(rows) for rows in institutions.values())
+        step(f"{total} institutions in scope across {len(JURISDICTIONS)} jurisdictions")
+
+        step("each jurisdiction hands in the self-assessments (附件1) by 2023-08-31")
+        for j in JURISDICTIONS:
+            path = os.path.join(forms_dir, f"self-assessment-{j}.xlsx")
+            made = filled(lambda: fill_self_assessment(path, institutions[j], plan, rng),
+                          "template", "self-assessment", "--jurisdiction", j, "--out", path)
+            desk.run(pinggu, "submit", "self-assessment", path, operator=operator_for(j),
+                     before=made, after=caught_up)
     missing = sorted(u for u, p in plan.items() if p["no_self_assessment"])
     if missing:
         excused = next(i for rows in institutions.values() for i in rows
@@ -165,54 +196,49 @@ def main():
                operator=operator_for(excused["jurisdiction"]))
 
     step("2023-09-20: each jurisdiction scores its institutions (附件2)")
-    pinggu("clock", "set", "2023-09-20")
-    for j in JURISDICTIONS:
-        path = os.path.join(forms_dir, f"score-sheet-{j}.xlsx")
-        pinggu("template", "score-sheet", "--jurisdiction", j, "--out", path)
-        fill_score_sheet(path, plan, rng)
-        pinggu("submit", "score-sheet", path, operator=operator_for(j))
+    with Desk() as desk:
+        # The score sheets are made while the clock waits for the flow to settle; they
+        # are handed in on the new date.
+        moved = desk.run(move_clock, "2023-09-20")
+        for j in JURISDICTIONS:
+            path = os.path.join(forms_dir, f"score-sheet-{j}.xlsx")
+            made = filled(lambda: fill_score_sheet(path, plan, rng),
+                          "template", "score-sheet", "--jurisdiction", j, "--out", path)
+            desk.run(pinggu, "submit", "score-sheet", path, operator=operator_for(j),
+                     before=made, after=moved)
 
     step("findings with evidence: organised cheating, unrectified audit findings")
     targets = findings_targets(institutions, plan)
-    for j, usccs in targets.items():
-        path = os.path.join(forms_dir, f"findings-{j}.xlsx")
-        pinggu("template", "findings", "--jurisdiction", j, "--out", path)
-        fill_findings(path, usccs)
-        pinggu("submit", "findings", path, operator=operator_for(j))
+    with Desk() as desk:
+        for j, usccs in targets.items():
+            desk.run(hand_in_findings, os.path.join(forms_dir, f"findings-{j}.xlsx"), j, usccs)
 
     step("2023-10-31: every case is decided")
-    pinggu("clock", "set", "2023-10-31")
+    move_clock("2023-10-31")
     wait_until_decided(total)
     pinggu("campaign", "status")
 
-    step("the evaluation opinions of the 12 jurisdictions (评估意见, 附件3)")
-    pinggu("publish", "opinions", "--out", os.path.join(OUT, "opinions"))
-    step("the province's notice (通告), published to the portal")
+    # Both at once: an opinion reads the verdicts, as the notice does, and records nothing
+    # the notice reads; the notice's queries run while the opinions' PDFs render.
+    step("the evaluation opinions of the 12 jurisdictions (评估意见, 附件3) and the province's "
+         "notice (通告), published to the portal")
     portal = os.path.join(OUT, "portal")
-    pinggu("publish", "notice", "--out", portal)
+    with Desk() as desk:
+        desk.run(pinggu, "publish", "opinions", "--out", os.path.join(OUT, "opinions"))
+        desk.run(pinggu, "publish", "notice", "--out", portal)
 
     step("rectification: half of those given two months rectify and are re-scored in time")
     rectifying = [c for c in pinggu("decided", json_out=True) if c["class"] == "rectify"]
     rectified = rectifying[::2]
-    pinggu("clock", "set", "2023-11-10")
-    for j in JURISDICTIONS:
-        mine = [c["uscc"] for c in rectified if c["jurisdiction"] == j]
-        if not mine:
-            continue
-        rect = os.path.join(forms_dir, f"rectification-{j}.xlsx")
-        pinggu("template", "rectification", "--jurisdiction", j, "--out", rect)
-        keep_rows(rect, mine, {"整改情况": "已完成整改并提交整改报告及佐证材料",
-                               "提交日期": datetime.date(2023, 11, 8)})
-        pinggu("submit", "rectification", rect, operator=operator_for(j))
-        rescore = os.path.join(forms_dir, f"rescore-{j}.xlsx")
-        pinggu("template", "re-score", "--jurisdiction", j, "--out", rescore)
-        keep_rows(rescore, mine, {**{a.short_name: float(a.points) * 0.9
-                                     for a in DEFAULT_RUBRIC.areas},
-                                  "评估人": "复评组", "评估日期": datetime.date(2023, 11, 10)})
-        pinggu("submit", "re-score", rescore, operator=operator_for(j))
+    move_clock("2023-11-10")
+    with Desk() as desk:
+        for j in JURISDICTIONS:
+            mine = [c["uscc"] for c in rectified if c["jurisdiction"] == j]
+            if mine:
+                desk.run(hand_in_rectification, forms_dir, j, mine)
 
     step("2024-01-01: the others' two months have passed")
-    pinggu("clock", "set", "2024-01-01")
+    move_clock("2024-01-01")
     wait_until(lambda: not [c for c in pinggu("decided", json_out=True)
                             if c["class"] == "rectify"], "every rectification to be closed")
     step("the rectification-results notice (整改复评结果通告): each outcome with its reason")
@@ -223,7 +249,7 @@ def main():
         uscc, jurisdiction = wrong
         step(f"2024-01-05: {jurisdiction} finds its 四(一)5 finding on {uscc} was recorded in "
              "error and withdraws it")
-        pinggu("clock", "set", "2024-01-05")
+        move_clock("2024-01-05")
         pinggu("finding", "withdraw", uscc, "四(一)5", "--reason",
                "误录：经复核，考场监控所涉系另一机构", operator=operator_for(jurisdiction))
         wait_until(lambda: pinggu("case", "show", uscc, json_out=True)["outcome"] != "终止备案",
@@ -235,11 +261,38 @@ def main():
     for case in pinggu("decided", json_out=True):
         key = f"{case['cohort']} {case['outcome']}"
         outcomes[key] = outcomes.get(key, 0) + 1
-    step("done in %.0f s. Outcomes:" % (time.monotonic() - started))
+    ended = time.monotonic()
+    took = step_times(ended)
+    step("done in %.0f s. Outcomes:" % (ended - started))
     for key in sorted(outcomes):
         print(f"  {key}: {outcomes[key]}")
+    print("Seconds per step, longest first:")
+    for seconds, message in took:
+        print(f"  {seconds:5.1f}  {message}")
     print(f"Opinions: {os.path.join(OUT, 'opinions')}/  Portal files: {portal}/\n"
           f"The portal is served at http://127.0.0.1:8023/index.html until `make down`.")
+
+
+def hand_in_findings(path, jurisdiction, usccs):
+    pinggu("template", "findings", "--jurisdiction", jurisdiction, "--out", path)
+    fill_findings(path, usccs)
+    pinggu("submit", "findings", path, operator=operator_for(jurisdiction))
+
+
+def hand_in_rectification(forms_dir, jurisdiction, mine):
+    """One jurisdiction's rectification reports, then its re-scores of the same cases: in
+    that order, as decisions expects them."""
+    rect = os.path.join(forms_dir, f"rectification-{jurisdiction}.xlsx")
+    pinggu("template", "rectification", "--jurisdiction", jurisdiction, "--out", rect)
+    keep_rows(rect, mine, {"整改情况": "已完成整改并提交整改报告及佐证材料",
+                           "提交日期": datetime.date(2023, 11, 8)})
+    pinggu("submit", "rectification", rect, operator=operator_for(jurisdiction))
+    rescore = os.path.join(forms_dir, f"rescore-{jurisdiction}.xlsx")
+    pinggu("template", "re-score", "--jurisdiction", jurisdiction, "--out", rescore)
+    keep_rows(rescore, mine, {**{a.short_name: float(a.points) * 0.9
+                                 for a in DEFAULT_RUBRIC.areas},
+                              "评估人": "复评组", "评估日期": datetime.date(2023, 11, 10)})
+    pinggu("submit", "re-score", rescore, operator=operator_for(jurisdiction))
 
 
 def recorded_in_error(targets):

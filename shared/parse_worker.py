@@ -3,7 +3,7 @@ limits, so that a hostile file cannot stall the service that received it.
 
 A service's greenthreads share one OS thread: a parse that runs 15 s of pure Python
 (openpyxl, XML) stalls every other RPC, the inbox and the outbox of that service for 15 s.
-So each upload is parsed by `python -m shared.parse_worker`, started per file, which
+So each upload is parsed by `python -m shared.parse_worker`, one process per file, which
 first limits itself (RLIMIT_CPU, RLIMIT_AS, no file writes) and then runs the one reader
 named by the request (or marks the file's problems on it, shared/marks.py). The
 service waits for it through eventlet's green subprocess,
@@ -11,10 +11,20 @@ so its hub keeps serving while the worker parses. The worker answers with data (
 as dicts, or the BadInput with every bad cell); a worker the kernel stops (CPU, memory) or
 that overruns the wall-clock limit is killed, and the file is refused as a whole.
 
+Issue 14 ("Scale"): starting a worker (the interpreter, openpyxl and the readers) took
+~0.4 s, more than parsing a jurisdiction's form, and a campaign sends dozens of forms. So
+the next files' workers are started ahead (`_spares`, as many as files came at once):
+each imports the readers and waits for its request while the service does something
+else. It is still one process per file, used once, with the limits set after the
+request arrives, as before.
+
 The seven readers (docs/forms.md): roster, legal-status, activity, self-assessment,
 score-sheet, findings, rectification.
 """
+import atexit
 import base64
+import collections
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -23,6 +33,8 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 
 from shared import xlsx
@@ -87,17 +99,67 @@ def request(kind, path, name, **params):
                        "params": _encode(params)}).encode()
 
 
-def run_worker(request, limits, name):
-    """Run one worker on `request` (JSON bytes); its answer as a dict: `rows` or
-    `bad_input`, and `usage` (the CPU seconds and peak memory it used)."""
+def _start(limits):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     # `subprocess` is eventlet's green one once the service has monkey-patched: waiting
     # for the worker yields to the hub.
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "shared.parse_worker", str(limits.cpu_seconds),
          str(limits.memory_bytes)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# limits -> the workers started ahead for the next files with these limits: as many as
+# files were read at once lately, at most MAX_SPARES (an idle worker holds ~35 MB).
+_spares = {}
+_reading = collections.Counter()  # limits -> files being read now
+MAX_SPARES = 3
+
+
+# Starting a process can yield to another thread (a green one under eventlet): the
+# counts and the spares change under this lock, so no two add the same spare.
+_lock = threading.Lock()
+
+
+def _take(limits):
+    with _lock:
+        _reading[limits] += 1
+        spares = _spares.get(limits, [])
+        while spares:
+            proc = spares.pop()
+            if proc.poll() is None:
+                return proc
+    return _start(limits)
+
+
+def _replenish(limits):
+    with _lock:
+        spares = _spares.setdefault(limits, [])
+        while len(spares) < min(_reading[limits], MAX_SPARES):
+            proc = _start(limits)
+            proc.started_ahead = True  # told apart in the log
+            spares.append(proc)
+        _reading[limits] -= 1
+
+
+@atexit.register
+def _dismiss_spares():
+    """A spare that was never used ends on its closed stdin; waited for, so none outlives
+    its service (or test run) as an orphan."""
+    while _spares:
+        _, procs = _spares.popitem()
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.stdin.close()
+                proc.wait(timeout=5)
+
+
+def run_worker(request, limits, name):
+    """Run one worker on `request` (JSON bytes); its answer as a dict: `rows` or
+    `bad_input`, and `usage` (the CPU seconds and peak memory it used)."""
+    started = time.monotonic()
+    proc = _take(limits)
     try:
         out, err = proc.communicate(request, timeout=limits.wall_seconds)
     except subprocess.TimeoutExpired:
@@ -107,13 +169,29 @@ def run_worker(request, limits, name):
                        "refused (rule: parse limits)", file=name, rule="parse limits",
                        message_zh=f"读取文件超过 {limits.wall_seconds} 秒,拒收(解析限制)"
                        ) from None
+    finally:
+        # Started after this file, not beside it: the two would share the machine's cores.
+        _replenish(limits)
     if proc.returncode == 0:
         try:
-            return json.loads(out)
+            answer = json.loads(out)
         except ValueError:
             pass
+        else:
+            _log_done(proc, name, time.monotonic() - started, answer)
+            return answer
     message, message_zh = _why(proc.returncode, err, limits)
     raise BadInput(message, message_zh=message_zh, file=name, rule="parse limits")
+
+
+def _log_done(proc, name, seconds, answer):
+    """What a file cost, in the service's log, for the operator and the benchmarks (issue
+    14). Only where logging is set up (services/run.py): a tool's stdout is its output."""
+    import structlog  # the service's side only: the worker logs nothing
+    if structlog.is_configured():
+        structlog.get_logger("parse").info(
+            "parse.done", file=name, started_ahead=getattr(proc, "started_ahead", False),
+            seconds=round(seconds, 3), **answer.get("usage", {}))
 
 
 def _why(returncode, err, limits):
@@ -194,8 +272,14 @@ def _marked(request):
 
 def main(argv):
     cpu_seconds, memory_bytes = int(argv[0]), int(argv[1])
+    # Our own code, imported before any request: a spare is ready when its file comes.
+    for module, _, _ in READERS.values():
+        importlib.import_module(module)
+    raw = sys.stdin.buffer.read()
+    if not raw:  # a spare dismissed unused
+        return 0
     # The request is ours (JSON naming the file); the file is what is untrusted.
-    request = json.loads(sys.stdin.buffer.read())
+    request = json.loads(raw)
     _limit_self(cpu_seconds, memory_bytes,
                 file_bytes=xlsx.MAX_INFLATED if "mark" in request else 0)
     try:
