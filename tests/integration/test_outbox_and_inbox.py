@@ -335,3 +335,27 @@ def test_a_campaign_opened_earlier_in_a_batch_is_the_one_the_next_messages_see(
     finally:
         evaluation.close()
         decisions.close()
+
+
+def test_a_projection_with_nothing_new_takes_no_lock(environment, registry):
+    """An idle round reads without the row lock (whose commit would flush the WAL): with
+    the position's row locked by another instance, it still returns at once."""
+    import threading
+    import psycopg2
+    config, _ = environment
+    projection = registry.projections["filings"]
+    projection.catch_up()
+    blocker = psycopg2.connect(config.dsn(role="registry"))
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("SELECT position FROM registry.projection_position "
+                        "WHERE name = 'filings' FOR UPDATE")
+        done = []
+        idle = threading.Thread(target=lambda: done.append(projection.catch_up()),
+                                daemon=True)
+        idle.start()
+        idle.join(timeout=10)
+        assert done == [0]
+    finally:
+        blocker.rollback()
+        blocker.close()
