@@ -47,7 +47,8 @@ class EventStore(DependencyProvider):
         self.stopped = threading.Event()  # green under eventlet
         self.woken = threading.Event()
         from shared.wakeup import Wakeup
-        self.wakeup = Wakeup(self.config, self.app.schema, self.woken)
+        self.wakeup = Wakeup(self.config, self.app.schema, self.woken,
+                             leading=lambda: self.outbox.leading)
         self.app.commit_listeners.append(self.wakeup.on_commit)
         self.log = log.get("eventstore").bind(service=self.app.schema)
 
@@ -84,6 +85,7 @@ class EventStore(DependencyProvider):
                 # Publishing first: the other services wait on it, the read tables only
                 # on this one. A broker away does not hold the read tables back.
                 busy, unpublished = self._publish()
+                self.wakeup.round_published()
                 busy += sum(p.catch_up() for p in self.projections)
                 if self.tick is not None and time.monotonic() - last_tick >= TICK_INTERVAL:
                     last_tick = time.monotonic()
