@@ -7,8 +7,8 @@ service's channel, and every instance LISTENing there wakes. The NOTIFY is sent 
 green thread of its own, after the commit and off the worker's path (and, in the
 instance that publishes, after its publishing step: only other instances' read tables
 wait on it); commits that come while one is being sent share the next. An instance's
-own NOTIFY, which comes back to it, wakes nothing. A lost notification costs only latency: the
-follow loop still looks after a short idle wait.
+own NOTIFY, which comes back to it, wakes nothing. A lost notification costs only
+latency: the follow loop still looks after a short idle wait.
 """
 import threading
 
