@@ -4,6 +4,7 @@ The domain knows nothing of this."""
 import threading
 import time
 
+import select
 import socket
 
 import eventlet
@@ -49,7 +50,8 @@ class EventStore(DependencyProvider):
         self.stopped = threading.Event()  # green under eventlet
         self.woken = threading.Event()
         from shared.wakeup import Wakeup
-        self.wakeup = Wakeup(self.config, self.app.schema, self.woken)
+        self.wakeup = Wakeup(self.config, self.app.schema, self.woken,
+                             leading=lambda: self.outbox.leading)
         self.app.commit_listeners.append(self.wakeup.on_commit)
         self.log = log.get("eventstore").bind(service=self.app.schema)
 
@@ -86,6 +88,7 @@ class EventStore(DependencyProvider):
                 # Publishing first: the other services wait on it, the read tables only
                 # on this one. A broker away does not hold the read tables back.
                 busy, unpublished = self._publish()
+                self.wakeup.round_published()
                 busy += sum(p.catch_up() for p in self.projections)
                 if self.tick is not None and time.monotonic() - last_tick >= TICK_INTERVAL:
                     last_tick = time.monotonic()
@@ -152,6 +155,10 @@ class Inbox(Entrypoint):
     """
 
     WAIT = 1.0  # how long the loop waits for a first message before looking at `running`
+    # Once bytes of a frame are here, how long its rest may take to come. Not a wait for
+    # more messages: the batch takes only what has arrived (a lone message used to wait
+    # out a 1 ms drain before it was handled; issue 14, latency at rest).
+    REST_OF_FRAME = 0.05
 
     def __init__(self, service, **kwargs):
         self.service = service
@@ -214,7 +221,7 @@ class Inbox(Entrypoint):
                             continue
                         # Whatever else is already here joins the batch; none waits for more.
                         while _events(received) < self.batch_size and \
-                                _drain(connection, 0.001):
+                                _ready(connection) and _drain(connection, self.REST_OF_FRAME):
                             pass
                         taken = _take(received, self.batch_size)
                         try:
@@ -377,6 +384,16 @@ def _take(received, size):
     taken = received[:count]
     del received[:count]
     return taken
+
+
+def _ready(connection):
+    """Whether a frame has (begun to) come: bytes read but not yet parsed, or the socket
+    readable. Looked at without waiting (select with no timeout)."""
+    transport = connection.connection.transport
+    if transport._read_buffer:  # py-amqp keeps a frame cut short by a timeout here
+        return True
+    readable, _, _ = select.select([transport.sock], [], [], 0)
+    return bool(readable)
 
 
 def _drain(connection, timeout):

@@ -3,7 +3,8 @@
 The last published position is recorded after RabbitMQ confirms; a crash in between means
 the same events are published again with the same ids, which consumers drop by position.
 One instance publishes at a time: it holds a PostgreSQL advisory lock on a connection of
-its own, so the lock goes with the process if the process dies.
+its own, so the lock goes with the process if the process dies, and reads what to publish
+on that connection, which shows the lock is still held.
 
 Events of one type travel as one message, a CloudEvents batch (issue 14: the broker routes,
 stores and confirms a message, not an event, and that was most of what an event cost); an
@@ -14,16 +15,22 @@ channel is in confirm mode and the position is recorded once every message is co
 nack or a lost connection fails the whole round, which is sent again from the recorded
 position (perhaps cut into other runs: consumers drop what they had by position).
 """
+import uuid
 import zlib
 
 import psycopg2
 from amqp import spec
+from eventsourcing.persistence import Notification
 from kombu import Connection, Producer
 
 from shared import bus, integration, log
 
 BATCH = 500
 CONFIRM_TIMEOUT = 10
+
+
+def _uuid(value):
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 class Nacked(Exception):
@@ -71,6 +78,11 @@ class Outbox:
         self._position = position if self._held else None
 
     # -- leadership ------------------------------------------------------------------
+    @property
+    def leading(self):
+        """Whether this instance held the lock when it last looked (no round trip)."""
+        return self._held
+
     def is_leader(self):
         """Take, or confirm we still hold, the advisory lock."""
         try:
@@ -146,7 +158,23 @@ class Outbox:
         self._drop_lock_connection()
 
     def pending(self):
-        return self.app.recorder.select_notifications(self.position() + 1, BATCH)
+        """What was committed after the recorded position, up to BATCH notifications.
+
+        The leader reads them on the connection that holds its lock: a query answered
+        there shows that the session, and so the lock, is still held, which spares each
+        round a check of its own before publishing (issue 14: one round trip less for
+        every event at rest)."""
+        start = self.position() + 1
+        if not self._held:
+            return self.app.recorder.select_notifications(start, BATCH)
+        with self._lock_conn.cursor() as cur:
+            cur.execute("SELECT notification_id, originator_id, originator_version, topic, "
+                        f"state FROM {self.app.recorder.events_table_name} "
+                        "WHERE notification_id >= %s ORDER BY notification_id LIMIT %s",
+                        (start, BATCH))
+            return [Notification(id=id_, originator_id=_uuid(originator_id),
+                                 originator_version=version, topic=topic, state=bytes(state))
+                    for id_, originator_id, version, topic, state in cur.fetchall()]
 
     def publish(self, notifications):
         """Send the notifications' events, a message per batch of one type; returns once
@@ -199,9 +227,15 @@ class Outbox:
 
     def publish_pending(self):
         """Publish what was committed since the recorded position; returns how many."""
-        if not self.is_leader():
+        # Held: pending() itself confirms it, on the lock's connection.
+        if not self._held and not self.is_leader():
             return 0
-        notifications = self.pending()
+        try:
+            notifications = self.pending()
+        except psycopg2.Error:
+            # The lock's connection is gone, and the lock with it: take it again first.
+            self._drop_lock_connection()
+            return 0
         if not notifications:
             return 0
         self.publish(notifications)

@@ -60,6 +60,8 @@ class Projection:
     def catch_up(self, max_events=None):
         """Apply what is new (at most about `max_events`); returns how many were applied."""
         applied = 0
+        if not self._behind():
+            return 0
         while max_events is None or applied < max_events:
             with self.app.recorder.datastore.transaction(commit=True) as cur:
                 # The row lock serialises instances and greenthreads catching up together.
@@ -87,6 +89,18 @@ class Projection:
                             "WHERE name = %s", (rows[-1][0], self.name))
                 applied += len(rows)
         return applied
+
+    def _behind(self):
+        """Whether the log holds events past the recorded position. Read without the row
+        lock: a locking read gives its transaction an id, and its commit a WAL flush, which
+        every idle round of every follower paid (issue 14: they contend with the commits
+        on the way of an event). A position moved meanwhile is read again under the lock."""
+        with self.app.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {self.app.recorder.events_table_name} "
+                        "WHERE notification_id > (SELECT position FROM "
+                        f"{self.schema}.projection_position WHERE name = %s)) AS behind",
+                        (self.name,))
+            return cur.fetchone()["behind"]
 
     def applies_to(self, topic):
         """Whether events of this topic change the tables: the others are not decoded

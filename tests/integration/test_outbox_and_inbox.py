@@ -355,3 +355,49 @@ def test_a_campaign_opened_earlier_in_a_batch_is_the_one_the_next_messages_see(
     finally:
         evaluation.close()
         decisions.close()
+
+
+def test_a_leader_whose_lock_went_with_its_connection_publishes_nothing(environment,
+                                                                       registry):
+    """The leader checks its lock with the read of what is pending, on the lock's own
+    connection (issue 14): once that session is gone, so is the lock, and another
+    instance publishes instead."""
+    config, cluster = environment
+    one, two = Outbox(registry, config), Outbox(registry, config)
+    try:
+        one.publish_pending()  # what earlier tests left
+        assert one.leading and not two.is_leader()
+        cluster.sql("SELECT pg_terminate_backend(%s)", (one._lock_conn.get_backend_pid(),))
+        from tests.support import wait_for
+        wait_for(two.is_leader, timeout=10, interval=0.05, what="the second outbox to lead")
+        file(registry, 7040)
+        assert one.publish_pending() == 0
+        assert not one.leading and not one.is_leader()
+        assert two.publish_pending() == 1
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_projection_with_nothing_new_takes_no_lock(environment, registry):
+    """An idle round reads without the row lock (whose commit would flush the WAL): with
+    the position's row locked by another instance, it still returns at once."""
+    import threading
+    import psycopg2
+    config, _ = environment
+    projection = registry.projections["filings"]
+    projection.catch_up()
+    blocker = psycopg2.connect(config.dsn(role="registry"))
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("SELECT position FROM registry.projection_position "
+                        "WHERE name = 'filings' FOR UPDATE")
+        done = []
+        idle = threading.Thread(target=lambda: done.append(projection.catch_up()),
+                                daemon=True)
+        idle.start()
+        idle.join(timeout=10)
+        assert done == [0]
+    finally:
+        blocker.rollback()
+        blocker.close()

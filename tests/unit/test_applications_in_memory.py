@@ -53,6 +53,25 @@ def test_registry_records_an_external_fact_once():
         "source": "/hr/legal-registry"}
 
 
+def test_a_redelivery_is_dropped_by_its_tracking_even_where_handling_it_would_now_fail():
+    """The position is not looked up before handling (issue 14): a redelivery is found by
+    its tracking row, whether its events would be refused or its handler fails."""
+    app = registry()
+    envelope = legal("expired", "2023-09-01", "2023-06-30")
+    assert receive(app, envelope) is True
+    head = app.recorder.max_notification_id()
+    position = integration.position_of(envelope)
+
+    def fails(processing_event):
+        raise RuntimeError("the state has moved on")
+    with caused_by("system", "system"):
+        assert app.process_upstream(envelope["source"], position, fails) is False
+        with pytest.raises(RuntimeError):  # not a redelivery: the failure stands
+            app.process_upstream(envelope["source"], position + 1, fails)
+    assert receive(app, envelope) is False
+    assert app.recorder.max_notification_id() == head
+
+
 REPORTS = st.lists(st.tuples(
     st.sampled_from(["valid", "expired", "annual-report-problem"]),
     st.dates(datetime.date(2023, 1, 1), datetime.date(2023, 12, 31)).map(str),
