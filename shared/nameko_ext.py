@@ -246,7 +246,10 @@ class Inbox(Entrypoint):
         if not envelopes:
             return
         started = time.monotonic()
-        outcomes = self._run_worker(envelopes)
+        # At most batch_size events a transaction, though a message may carry more.
+        outcomes = []
+        for k in range(0, len(envelopes), self.batch_size):
+            outcomes += self._run_worker(envelopes[k:k + self.batch_size])
         failed, poisoned = {}, {}
         for envelope, message, outcome in zip(envelopes, owners, outcomes):
             if outcome == batch.OK:
