@@ -139,16 +139,17 @@ class EventStore(DependencyProvider):
 class Inbox(Entrypoint):
     """Consumes integration events from the service's quorum inbox, a batch at a time.
 
-    The events of every message waiting (up to PINGGU_INBOX_BATCH, 500; a message carries
-    one event or a CloudEvents batch of them) go to one worker, which handles them in one
-    transaction (shared.batch.handle); the service method is given the list of envelopes
-    and returns one outcome per envelope. A message is acknowledged only after the effects
-    of all its events are committed; if one of them failed, the whole message is requeued
-    (what of it was done is dropped by position when it comes again). Failures are requeued; RabbitMQ counts deliveries and
-    dead-letters a message that keeps failing after bus.DELIVERY_LIMIT attempts, whichever
-    instance handled it. A message that can never succeed (malformed) is dead-lettered at
-    once. Any message may come again (a redelivery after a crash between commit and
-    acknowledgement): ServiceApplication.process_upstream drops it by its position.
+    The events of every message waiting (a message carries one event or a CloudEvents
+    batch of them) go to a worker PINGGU_INBOX_BATCH (500) at a time, and each such batch
+    is handled in one transaction (shared.batch.handle); the service method is given the
+    list of envelopes and returns one outcome per envelope. A message is acknowledged only
+    after the effects of all its events are committed; if one of them failed, the whole
+    message is requeued (what of it was done is dropped by position when it comes again).
+    RabbitMQ counts deliveries and dead-letters a message that keeps failing after
+    bus.DELIVERY_LIMIT attempts, whichever instance handled it. A message that can never
+    succeed (malformed) is dead-lettered at once. Any message may come again (a
+    redelivery after a crash between commit and acknowledgement):
+    ServiceApplication.process_upstream drops it by its position.
 
     The consumer is a kombu consumer of its own, not nameko's per-message one, whose
     prefetch is its number of workers: a batch could never be bigger than that.

@@ -10,10 +10,11 @@ Events of one type travel as one message, a CloudEvents batch (issue 14: the bro
 stores and confirms a message, not an event, and that was most of what an event cost); an
 event alone is one CloudEvent in structured mode, as before. A batch keeps its routing key,
 so every consumer still receives exactly the types it is bound to; each case's events go
-out in their order (see `batches`), which is the order consumers rely on (events.md). All the messages of a round are sent before waiting for the broker: the
-channel is in confirm mode and the position is recorded once every message is confirmed. A
-nack or a lost connection fails the whole round, which is sent again from the recorded
-position (perhaps cut into other runs: consumers drop what they had by position).
+out in their order (see `batches`), which is the order consumers rely on (events.md).
+All the messages of a round are sent before waiting for the broker: the channel is in
+confirm mode and the position is recorded once every message is confirmed. A nack or a
+lost connection fails the whole round, which is sent again from the recorded position
+(perhaps cut into other batches: consumers drop what they had by position).
 """
 import uuid
 import zlib
