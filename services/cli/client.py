@@ -4,12 +4,13 @@ the operators' directory applied everywhere).
 
 A broker or database that cannot be reached becomes `Unavailable` (exit 3), named in one
 line, instead of a traceback."""
+import os
 import threading
 import time
 import uuid
 from urllib.parse import urlsplit
 
-from shared import operators, tokens
+from shared import config as config_module, operators, tokens
 
 SERVICES = ("registry", "evaluation", "decisions", "notices")
 
@@ -49,11 +50,11 @@ class Cluster:
     bound to the service, the method, its arguments and the command id; one command id
     per invocation (`--command-id`), or a fresh one per call when none is given."""
 
-    def __init__(self, config, operator_id, timeout=120, command_id=None):
+    def __init__(self, config, operator_id, timeout=None, command_id=None):
         self.config = config
         self.operator_id = operator_id
         self.command_id = command_id
-        self.timeout = timeout
+        self.timeout = timeout or rpc_timeout()
         self._credential = None
         self._proxy = None
         self._rpc = None
@@ -93,8 +94,45 @@ class Cluster:
             self._proxy.stop()
 
     def call(self, service, method, *args, **kwargs):
+        from nameko.exceptions import RpcTimeout
         token = self.token(service, method, args, kwargs)
-        return getattr(getattr(self.rpc, service), method)(token, *args, **kwargs)
+        try:
+            return getattr(getattr(self.rpc, service), method)(token, *args, **kwargs)
+        except RpcTimeout:
+            raise NoAnswer(service, self.timeout, self.command_id) from None
+
+
+# How long a command waits for its answer. A file command waits longer: the service's
+# parse worker alone may take up to its wall-clock limit (shared.parse_worker.Limits), and
+# saving a nation's file of ~20,000 rows takes minutes on a loaded machine (issue 14: the
+# national benchmark's 100,000 timed out at 120 s, the import itself went on).
+RPC_TIMEOUT = 120
+FILE_COMMAND_TIMEOUT = 900
+
+
+def rpc_timeout(file_command=False):
+    """Seconds to wait for an answer: PINGGU_RPC_TIMEOUT if set, else the default."""
+    value = os.environ.get("PINGGU_RPC_TIMEOUT")
+    if value:
+        try:
+            return max(1.0, float(value))
+        except ValueError:
+            raise config_module.ConfigError(
+                f"PINGGU_RPC_TIMEOUT must be a number of seconds, not {value!r}") from None
+    return FILE_COMMAND_TIMEOUT if file_command else RPC_TIMEOUT
+
+
+class NoAnswer(Exception):
+    """A command sent but not answered in time: it may still take effect (its command id
+    makes a second run return the first outcome instead of acting again)."""
+
+    def __init__(self, service, seconds, command_id):
+        super().__init__(f"no answer from {service} within {seconds:g} s")
+        self.service, self.seconds, self.command_id = service, seconds, command_id
+
+    def to_dict(self):
+        return {"service": self.service, "seconds": self.seconds,
+                "command_id": self.command_id}
 
 
 class Session:
@@ -107,21 +145,24 @@ class Session:
         self._clusters = {}
         self._lock = threading.Lock()
 
-    def cluster(self, config, operator_id, command_id):
-        key = (threading.get_ident(), operator_id)
+    def cluster(self, config, operator_id, command_id, timeout=None):
+        timeout = timeout or rpc_timeout()
+        key = (threading.get_ident(), operator_id, timeout)
         with self._lock:
             cluster = self._clusters.get(key)
             if cluster is None or cluster.config != config:
                 if cluster is not None:
                     cluster.__exit__(None, None, None)
-                cluster = self._clusters[key] = Cluster(config, operator_id)
+                cluster = self._clusters[key] = Cluster(config, operator_id, timeout)
         cluster.command_id = command_id  # each command its own idempotency key
         return cluster
 
     def discard(self, operator_id):
+        thread = threading.get_ident()
         with self._lock:
-            cluster = self._clusters.pop((threading.get_ident(), operator_id), None)
-        if cluster is not None:
+            clusters = [self._clusters.pop(key) for key in list(self._clusters)
+                        if key[:2] == (thread, operator_id)]
+        for cluster in clusters:
             cluster.__exit__(None, None, None)
 
     def close(self):

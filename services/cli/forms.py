@@ -68,3 +68,4 @@ def register(commands):
                          "errors is refused whole, with every error listed")
     p.add_argument("kind", choices=TEMPLATES)
     p.add_argument("file")
+    p.set_defaults(file_command=True)

@@ -7,7 +7,7 @@ import uuid
 from shared import config as config_module
 from shared.errors import BadInput, Refused, from_remote
 from services.cli import render
-from services.cli.client import Cluster, Unavailable
+from services.cli.client import Cluster, NoAnswer, Unavailable, rpc_timeout
 from services.cli.messages import say
 from services.cli.parser import UsageError, build_parser, lang_of, wants_json
 
@@ -34,10 +34,11 @@ def main(argv=None, session=None):
     command_id = args.command_id or str(uuid.uuid4())
     try:
         config = config_module.load()
+        timeout = rpc_timeout(file_command=getattr(args, "file_command", False))
         if session is not None:
-            code = args.func(args, session.cluster(config, operator, command_id))
+            code = args.func(args, session.cluster(config, operator, command_id, timeout))
         else:
-            with Cluster(config, operator, command_id=command_id) as cluster:
+            with Cluster(config, operator, timeout, command_id=command_id) as cluster:
                 code = args.func(args, cluster)
         return render.EXIT_OK if code is None else code
     except Exception as exc:  # the operator gets a message; the trace is for developers
@@ -95,6 +96,11 @@ def report(args, config, exc):
             say("unavailable", lang, what=say(exc.what, lang), where=exc.where,
                 reason=exc.reason)
         return render.error(args, "unavailable", render.EXIT_UNAVAILABLE, [line],
+                            exc.to_dict())
+    if isinstance(exc, NoAnswer):
+        return render.error(args, "no_answer", render.EXIT_UNAVAILABLE,
+                            [say("no_answer", lang, service=exc.service,
+                                 seconds=f"{exc.seconds:g}", command_id=exc.command_id)],
                             exc.to_dict())
     if isinstance(exc, config_module.ConfigError):
         return render.error(args, "configuration", render.EXIT_INPUT, [str(exc)])

@@ -26,6 +26,11 @@ MESSAGES = {
     "database": ("数据库 PostgreSQL", "database (PostgreSQL)"),
     "service_down": ("服务 {service} 未在运行（消息服务中没有它的队列）",
                      "the service {service} is not running (the broker has no queue for it)"),
+    "no_answer": ("{service} 在 {seconds} 秒内没有答复；命令（{command_id}）可能仍会生效："
+                  "请用同一个 --command-id {command_id} 再运行一次，得到它的结果（不会执行两次）",
+                  "no answer from {service} within {seconds} s; the command ({command_id}) may "
+                  "still take effect: run it again with --command-id {command_id} to get its "
+                  "outcome (it will not take effect twice)"),
     "no_such_file": ("{file}：文件不存在", "{file}: no such file"),
     "no_operator": ("未指定操作员：请用 --operator ID 或设置 PINGGU_OPERATOR",
                     "no operator given: use --operator ID or set PINGGU_OPERATOR"),

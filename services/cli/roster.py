@@ -49,7 +49,9 @@ def cmd_report(args, cluster):
 
 def register(commands):
     roster = commands.group("roster", "the province's roster of filings")
-    roster.command("import", cmd_roster_import, "import a roster xlsx").add_argument("file")
+    p = roster.command("import", cmd_roster_import, "import a roster xlsx")
+    p.add_argument("file")
+    p.set_defaults(file_command=True)  # waits longer for its answer (client.rpc_timeout)
 
     p = commands.command("sample-province", cmd_sample_province,
                          "write the sample province's roster (862 institutions)",
@@ -67,3 +69,4 @@ def register(commands):
     p = commands.command("report", cmd_report, "import facts from other HR systems (xlsx)")
     p.add_argument("kind", choices=("legal-status", "activity"))
     p.add_argument("file")
+    p.set_defaults(file_command=True)
