@@ -228,11 +228,10 @@ def _evaluate_province(res, bc):
     for j in JURISDICTIONS:
         op = operator_for(j)
         sa_t, sc_t = bc.path(f"sa-template-{j}.xlsx"), bc.path(f"score-template-{j}.xlsx")
-        sa_f, sc_f = bc.path(f"sa-{j}.xlsx"), bc.path(f"score-{j}.xlsx")
         s1, tmpl = bc.cli_json("template", "self-assessment", "--jurisdiction", j,
                                "--out", sa_t, operator=op)
-        s2, _ = bc.cli_json("template", "score-sheet", "--jurisdiction", j, "--out", sc_t,
-                            operator=op)
+        s2, sc_tmpl = bc.cli_json("template", "score-sheet", "--jurisdiction", j,
+                                  "--out", sc_t, operator=op)
         s3, institutions = bc.cli_json("institutions", "--jurisdiction", j, "--in-scope",
                                        operator=op)
         calls += 3
@@ -240,38 +239,52 @@ def _evaluate_province(res, bc):
         timings["institutions_s"] += s3
         t = time.perf_counter()
         scopes = {i["uscc"]: i["scope"] for i in institutions}
-        filled = fill_self_assessment(sa_t, sa_f, scopes)
-        fill_score_sheet(sc_t, sc_f)
+        # A jurisdiction of more institutions than one file lists (a nation's province)
+        # has its templates in parts: each filled in and handed in on its own.
+        filled, sa_files, sheets[j] = [], [], []
+        for part in tmpl["files"]:
+            sa_files.append(bc.path("sa-" + os.path.basename(part)[len("sa-template-"):]))
+            filled += fill_self_assessment(part, sa_files[-1], scopes)
+        for part in sc_tmpl["files"]:
+            sheets[j].append(bc.path("score-" + os.path.basename(part)[len("score-template-"):]))
+            fill_score_sheet(part, sheets[j][-1])
         timings["fill_s"] += time.perf_counter() - t
-        s4, _, out, err = bc.cli("submit", "self-assessment", sa_f, "--json", operator=op,
-                                 check=False)
-        calls += 1
-        timings["sa_submit_s"] += s4
-        answer = _answer(res, "evaluation", f"self-assessment {j}", out, err)
-        per_j[j] = {"in_scope": tmpl["institutions"], "self_assessed":
-                    answer.get("self_assessed", 0), "flagged": len(answer.get("flagged", [])),
-                    "sa_submit_s": s4}
-        if answer.get("flagged"):
-            res.problem("evaluation", f"self-assessment {j}: {len(answer['flagged'])} flagged "
-                        f"out of scope although every row uses the filing's scope: "
-                        f"{answer['flagged'][:2]}")
+        per_j[j] = {"in_scope": tmpl["institutions"], "self_assessed": 0, "flagged": 0,
+                    "sa_submit_s": 0.0, "files": len(sa_files)}
+        for sa_f in sa_files:
+            s4, _, out, err = bc.cli("submit", "self-assessment", sa_f, "--json",
+                                     operator=op, check=False)
+            calls += 1
+            timings["sa_submit_s"] += s4
+            answer = _answer(res, "evaluation", f"self-assessment {j}", out, err)
+            per_j[j]["self_assessed"] += answer.get("self_assessed", 0)
+            per_j[j]["flagged"] += len(answer.get("flagged", []))
+            per_j[j]["sa_submit_s"] += s4
+            if answer.get("flagged"):
+                res.problem("evaluation", f"self-assessment {j}: {len(answer['flagged'])} "
+                            f"flagged out of scope although every row uses the filing's "
+                            f"scope: {answer['flagged'][:2]}")
         if len(filled) != tmpl["institutions"]:
             res.problem("evaluation", f"{j}: template has {len(filled)} rows, the CLI said "
                         f"{tmpl['institutions']}")
-        sheets[j] = sc_f
         progress(f"evaluation: {j}: {tmpl['institutions']} in scope, self-assessment "
-                 f"{answer.get('self_assessed')} rows in {s4:.2f} s")
+                 f"{per_j[j]['self_assessed']} rows in {per_j[j]['sa_submit_s']:.2f} s"
+                 + (f" ({len(sa_files)} files)" if len(sa_files) > 1 else ""))
     timings["clock_s"], *_ = bc.cli("clock", "set", "2023-10-31")
     calls += 1
     # Phase 2, business date 2023-10-31: the score sheets.
     for j in JURISDICTIONS:
-        s5, _, out, err = bc.cli("submit", "score-sheet", sheets[j], "--json",
-                                 operator=operator_for(j), check=False)
-        calls += 1
-        timings["score_submit_s"] += s5
-        answer = _answer(res, "evaluation", f"score sheet {j}", out, err)
-        per_j[j].update(scored=answer.get("scored", 0), score_submit_s=s5)
-        progress(f"evaluation: {j}: score sheet {answer.get('scored')} rows in {s5:.2f} s")
+        per_j[j].update(scored=0, score_submit_s=0.0)
+        for sheet in sheets[j]:
+            s5, _, out, err = bc.cli("submit", "score-sheet", sheet, "--json",
+                                     operator=operator_for(j), check=False)
+            calls += 1
+            timings["score_submit_s"] += s5
+            answer = _answer(res, "evaluation", f"score sheet {j}", out, err)
+            per_j[j]["scored"] += answer.get("scored", 0)
+            per_j[j]["score_submit_s"] += s5
+        progress(f"evaluation: {j}: score sheet {per_j[j]['scored']} rows in "
+                 f"{per_j[j]['score_submit_s']:.2f} s")
     whole = time.perf_counter() - start
     institutions = sum(v["in_scope"] for v in per_j.values())
     self_assessed = sum(v["self_assessed"] for v in per_j.values())

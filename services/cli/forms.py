@@ -37,12 +37,14 @@ def cmd_template(args, cluster):
     from services.evaluation.rubric import Rubric
     institutions = template_institutions(cluster, args.kind, args.jurisdiction)
     rubric = Rubric.from_dict(cluster.call("evaluation", "campaign")["rubric"])
-    forms.write_template(RECTIFYING_ONLY.get(args.kind, args.kind), parent_of(args.out),
-                         institutions, rubric=rubric)
+    files = forms.write_templates(RECTIFYING_ONLY.get(args.kind, args.kind),
+                                  parent_of(args.out), institutions, rubric=rubric)
     emit(args, {"out": args.out, "kind": args.kind, "jurisdiction": args.jurisdiction,
-                "institutions": len(institutions)},
-         lambda r: print(f"{r['out']}: {r['kind']} for {r['institutions']} institutions "
-                         f"of {r['jurisdiction']}"))
+                "institutions": len(institutions), "files": files},
+         lambda r: print(f"{', '.join(r['files'])}: {r['kind']} for {r['institutions']} "
+                         f"institutions of {r['jurisdiction']}"
+                         + (f", in {len(r['files'])} files to hand in one by one"
+                            if len(r["files"]) > 1 else "")))
 
 
 def cmd_submit(args, cluster):

@@ -30,7 +30,8 @@ from services.evaluation.forms.score_sheet import (
 from services.evaluation.forms.self_assessment import (
     LEVEL_MAX, LEVEL_MIN, OCCUPATION_CODE, SELF_SCORE_MAX, SelfAssessmentRow,
     read_self_assessment)
-from services.evaluation.forms.templates import COLUMNS, sheets, write_template
+from services.evaluation.forms.templates import (COLUMNS, sheets, write_template,
+                                                 write_templates)
 
 __all__ = [
     "COL_ASSESSED", "COL_ASSESSORS", "COL_CERTIFIED", "COL_CLAUSE", "COL_EVALUATED_ON",
@@ -43,4 +44,5 @@ __all__ = [
     "RectificationRow", "read_rectification", "EVALUATOR_MAX", "ScoreRow",
     "read_score_sheet", "LEVEL_MAX", "LEVEL_MIN", "OCCUPATION_CODE", "SELF_SCORE_MAX",
     "SelfAssessmentRow", "read_self_assessment", "COLUMNS", "sheets", "write_template",
+    "write_templates",
 ]

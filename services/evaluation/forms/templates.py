@@ -46,6 +46,26 @@ def write_template(kind, path, institutions, *, rubric=DEFAULT_RUBRIC):
     return path
 
 
+# A sheet is read up to xlsx.MAX_ROWS rows (20,000), and the self-assessment's activity
+# sheet takes rows the clerk adds, one per year, occupation and level of each institution:
+# a template lists at most this many institutions, so a filled-in file has room for 4 such
+# rows an institution and more to spare (issue 14: a nation's province lists ~20,000
+# institutions, whose two years of activity alone were ~40,000 rows, refused whole).
+PER_FILE = 4000
+
+
+def write_templates(kind, path, institutions, *, rubric=DEFAULT_RUBRIC, per_file=PER_FILE):
+    """Blank forms of `kind` for `institutions`, at most `per_file` in each: `path` itself
+    when they fit in one, else path-1.xlsx, path-2.xlsx, ... (each handed in on its own).
+    Returns the paths written."""
+    if len(institutions) <= per_file:
+        return [write_template(kind, path, institutions, rubric=rubric)]
+    stem = path[:-5] if path.endswith(".xlsx") else path
+    return [write_template(kind, f"{stem}-{part}.xlsx", institutions[start:start + per_file],
+                           rubric=rubric)
+            for part, start in enumerate(range(0, len(institutions), per_file), 1)]
+
+
 def _describe(wb, kind, institutions, rubric):
     # Lets an operator (or support) tell which campaign form a returned file started as.
     jurisdictions = sorted({str(i["jurisdiction"]) for i in institutions
