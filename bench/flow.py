@@ -6,7 +6,8 @@ commit to the moment evaluation has recorded every one (its tracking table), thr
 registry's outbox (publisher confirms), RabbitMQ and evaluation's inbox. Events/s of that
 one hop, with the ratio to the baseline. Then, once every service has handled and published
 what the filings caused, the CPU seconds each service's process spent per filing: a cost of
-its own, which the machine's other load moves far less than the seconds of the hop.
+its own, which the machine's other load moves far less than the seconds of the hop; and the
+same of the PostgreSQL backends serving the cluster's database.
 
 `latency-at-rest`: N cases filed and self-assessed, then scored one at a time (a one-row
 score sheet submitted through `services.cli.main` in this process, waiting for its verdict
@@ -31,10 +32,13 @@ def bench_hop(res, n):
     try:
         with bc:
             registry = _registry(bc)
+            spies = []
             try:
                 from shared.metadata import caused_by
                 pids = {k: p.pid for k, p in bc.cluster.processes.items() if k in SERVICES}
                 cpu_before = {k: cpu_seconds(pid) for k, pid in pids.items()}
+                postgres_before = _backends_cpu(bc)
+                spies = _spies(pids)
                 with caused_by("province", "province", business_date=dt.date(2023, 8, 28)):
                     start = time.perf_counter()
                     registry.import_roster(rows)
@@ -50,7 +54,10 @@ def bench_hop(res, n):
                 bc.wait(lambda: _all_done(bc, n), "every service to handle and publish",
                         interval=0.1)
                 cpu = {k: cpu_seconds(pid) - cpu_before[k] for k, pid in pids.items()}
+                cpu["postgres"] = sum(spent - postgres_before.get(pid, 0.0)
+                                      for pid, spent in _backends_cpu(bc).items())
             finally:
+                _stop_spies(spies)
                 registry.close()
     finally:
         for text in bc.teardown_problems:
@@ -63,8 +70,11 @@ def bench_hop(res, n):
     for service, spent in cpu.items():
         res.add("hop", f"{service} CPU ms a filing", 1000 * spent / n, "ms",
                 spent / n * res.baseline_rate,
-                "its process's user+system CPU until every service has handled and "
-                "published what the filings caused; ratio = CPU / one baseline insert")
+                ("the PostgreSQL backends serving the cluster's database (the services' "
+                 "and this process's commit; not the server's shared writers)"
+                 if service == "postgres" else "its process's") +
+                " user+system CPU until every service has handled and published what the "
+                "filings caused; ratio = CPU / one baseline insert")
 
 
 SERVICES = ("registry", "evaluation", "decisions", "notices")
@@ -75,6 +85,45 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backends_cpu(bc):
+    """{pid: CPU seconds} of the PostgreSQL backends connected to the cluster's database
+    but this benchmark's own query connection (its polling is not the hop's work)."""
+    found = {}
+    for (pid,) in bc.query("SELECT pid FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND pid <> pg_backend_pid()"):
+        try:
+            found[pid] = cpu_seconds(pid)
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def _spies(pids):
+    """With PINGGU_BENCH_PYSPY=DIR, a `py-spy record` of each service during the hop
+    (collapsed stacks in DIR/<service>.txt, for a flame graph or a grep): how the profile
+    behind issue 14's cuts was taken. py-spy is not a dependency: `pip install py-spy`."""
+    out = os.environ.get("PINGGU_BENCH_PYSPY")
+    if not out:
+        return []
+    import subprocess
+    import sys
+    os.makedirs(out, exist_ok=True)
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    return [subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw",
+                              "--rate", "250", "--gil", "--output",
+                              os.path.join(out, f"{name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]
+
+
+def _stop_spies(spies):
+    import signal
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled, then exits
+    for spy in spies:
+        spy.wait(timeout=30)
 
 
 def _all_done(bc, n):

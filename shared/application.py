@@ -4,6 +4,7 @@ Every service is a Follower in eventsourcing's sense: its recorder is a process 
 an upstream event it reacts to is tracked in the same transaction as the events it writes.
 """
 import base64
+import collections
 import contextlib
 import contextvars
 import datetime
@@ -18,6 +19,9 @@ from shared.language.identifiers import campaign_id, case_id  # noqa: F401 (re-e
 # No event may come near RabbitMQ's 128 MB message limit: the outbox would retry such
 # an integration event forever. Readers bound every text; this bounds what they miss.
 MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+# How many events decoded from the log a process keeps (ServiceApplication.decoded).
+DECODED_HELD = 5000
 
 # The aggregates a journaled command saves, held until its result is known (run_command).
 _collected = contextvars.ContextVar("pinggu_collected_saves", default=None)
@@ -74,6 +78,7 @@ class ServiceApplication(Application):
         self.config = config
         # Called after each commit of new events (the followers wake on it: issue 14).
         self.commit_listeners = []
+        self._decoded = collections.OrderedDict()  # position -> domain event (`decoded`)
         super().__init__(env)
 
     @property
@@ -196,6 +201,26 @@ class ServiceApplication(Application):
         if recordings:
             for listener in self.commit_listeners:
                 listener()
+
+    def decoded(self, notification):
+        """The domain event of a notification read from this service's log.
+
+        The outbox and then the projections read the same new events, one after the other,
+        and decoding one was a good part of what each paid for it (issue 14): the second
+        takes the first one's decoding. Both still read the rows from the log; an event is
+        kept here only as decoded from its row (never the object the service committed),
+        and only if it is the same event (id and version), so whatever is taken from here
+        is what decoding the row gives. Readers do not change events. The last
+        DECODED_HELD are kept."""
+        held = self._decoded
+        event = held.get(notification.id)
+        if event is None or event.originator_version != notification.originator_version \
+                or event.originator_id != notification.originator_id:
+            event = self.mapper.to_domain_event(notification)
+            held[notification.id] = event
+            if len(held) > DECODED_HELD:
+                held.popitem(last=False)
+        return event
 
     def attach_projections(self, classes):
         """Build the read tables of these projections and hold them by name, as the

@@ -203,12 +203,17 @@ class Inbox(Entrypoint):
 
     def _consume_until_stopped(self):
         received = []  # (envelopes, message): a message carries one event or a batch
+        # Events in `received`, kept as they come: summing them again after every frame
+        # drained cost a batch of single events quadratic time (issue 14).
+        waiting = {"events": 0}
 
         def on_message(body, message):
             # Counted from here until settled: `settled` must see a message already sent
             # to this process (unacknowledged, so not waiting in the queue) as work.
             IN_FLIGHT["count"] += 1
-            received.append((self._checked(body, message), message))
+            checked = self._checked(body, message)
+            received.append((checked, message))
+            waiting["events"] += len(checked or ())
         try:
             with Connection(self.config.amqp_uri_for(self.service)) as connection:
                 channel = connection.channel()
@@ -221,10 +226,11 @@ class Inbox(Entrypoint):
                         if not received and not _drain(connection, self.WAIT):
                             continue
                         # Whatever else is already here joins the batch; none waits for more.
-                        while _events(received) < self.batch_size and \
+                        while waiting["events"] < self.batch_size and \
                                 _ready(connection) and _drain(connection, self.REST_OF_FRAME):
                             pass
                         taken = _take(received, self.batch_size)
+                        waiting["events"] -= _events(taken)
                         try:
                             self._handle(taken)
                         finally:

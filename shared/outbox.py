@@ -199,7 +199,7 @@ class Outbox:
         """The published events, (id, type, JSON text) each, as batches (see `batches`)."""
         events = []
         for notification in notifications:
-            domain_event = self.app.mapper.to_domain_event(notification)
+            domain_event = self.app.decoded(notification)
             cls = type(domain_event)
             if not getattr(cls, "published", True):
                 continue  # the service's private state (a password's hash, sign-ins)

@@ -80,7 +80,8 @@ class Projection:
                     rows = plain.fetchall()
                 if not rows:
                     return applied
-                to_event = self.app.mapper.to_domain_event
+                # As the outbox decoded them, if it has just read them (issue 14).
+                to_event = self.app.decoded
                 self.apply_all(cur, [(to_event(Notification(
                     id=row[0], originator_id=row[1], originator_version=row[2],
                     topic=row[3], state=bytes(row[4]))), row[0]) for row in rows

@@ -102,78 +102,136 @@ def from_data(cls, data, path=""):
     if not isinstance(data, dict):
         raise ContractError(f"{path or 'data'}: expected an object")
     values = {}
-    for name, optional, hint in _fields(cls):
-        where = f"{path}.{name}" if path else name
+    for name, optional, read in _readers(cls):
         if name not in data:
             if optional:
                 continue
-            raise ContractError(f"{where}: missing")
-        values[name] = _read(hint, data[name], where)
+            raise ContractError(f"{path}.{name}: missing" if path else f"{name}: missing")
+        values[name] = read(data[name], f"{path}.{name}" if path else name)
     return cls(**values)
 
 
-def _read(hint, value, where):
+@functools.cache
+def _readers(cls):
+    """(name, optional, reader) of each field of a contract: every upstream event is read
+    through its contract, and choosing the reading for each value anew, by its type hint,
+    was most of what reading cost (issue 14)."""
+    return tuple((name, optional, _reader(hint)) for name, optional, hint in _fields(cls))
+
+
+@functools.cache
+def _reader(hint):
+    """The function that reads one JSON value of the type `hint` (value, where -> value),
+    raising ContractError naming `where` if it does not fit."""
     origin, args, is_dataclass = _shape(hint)
-    if origin is typing.Annotated:
-        kind = args[1]
-        if kind == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ContractError(f"{where}: expected a number, got {value!r}")
-            return value
-        if kind == "date":
-            if not isinstance(value, str):
-                raise ContractError(f"{where}: expected a date YYYY-MM-DD, got {value!r}")
-            try:
-                datetime.date.fromisoformat(value)
-            except ValueError:
-                raise ContractError(f"{where}: expected a date YYYY-MM-DD, got {value!r}")
-            return value
+    if origin is typing.Annotated and args[1] in ("number", "date"):
+        return _read_number if args[1] == "number" else _read_date
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
+        nullable = type(None) in args
         (inner,) = [a for a in args if a is not type(None)]
-        return _read(inner, value, where)
+        read_inner = _reader(inner)
+
+        def read_optional(value, where):
+            if value is None and nullable:
+                return None
+            return read_inner(value, where)
+        return read_optional
     if origin is list:
-        if not isinstance(value, list):
-            raise ContractError(f"{where}: expected an array")
-        return [_read(args[0], item, f"{where}[{n}]") for n, item in enumerate(value)]
+        read_item = _reader(args[0])
+
+        def read_list(value, where):
+            if not isinstance(value, list):
+                raise ContractError(f"{where}: expected an array")
+            return [read_item(item, f"{where}[{n}]") for n, item in enumerate(value)]
+        return read_list
     if is_dataclass:
-        return from_data(hint, value, where)
-    if hint is dict:
-        if not isinstance(value, dict):
-            raise ContractError(f"{where}: expected an object")
+        return lambda value, where: from_data(hint, value, where)
+    if hint in _SIMPLE:
+        return _SIMPLE[hint]
+
+    def unreadable(value, where):
+        raise TypeError(f"{where}: no reading for {hint!r}")
+    return unreadable
+
+
+def _read_number(value, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ContractError(f"{where}: expected a number, got {value!r}")
+    return value
+
+
+def _read_date(value, where):
+    if not isinstance(value, str):
+        raise ContractError(f"{where}: expected a date YYYY-MM-DD, got {value!r}")
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ContractError(f"{where}: expected a date YYYY-MM-DD, got {value!r}")
+    return value
+
+
+def _of_type(kind, expected, show_value=True):
+    """The reader of a JSON value that must be an instance of `kind`."""
+    def read(value, where):
+        if not isinstance(value, kind):
+            raise ContractError(f"{where}: expected {expected}" +
+                                (f", got {value!r}" if show_value else ""))
         return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ContractError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ContractError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise ContractError(f"{where}: expected a string, got {value!r}")
-        return value
-    raise TypeError(f"{where}: no reading for {hint!r}")
+    return read
+
+
+def _read_int(value, where):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ContractError(f"{where}: expected an integer, got {value!r}")
+    return value
+
+
+_SIMPLE = {dict: _of_type(dict, "an object", show_value=False),
+           bool: _of_type(bool, "true or false"), int: _read_int,
+           str: _of_type(str, "a string")}
+
+
+def _read(hint, value, where):
+    """One JSON value read as the type `hint` (see `_reader`)."""
+    return _reader(hint)(value, where)
 
 
 def to_data(instance):
     """The JSON object of a contract instance (ABSENT fields left out)."""
     out = {}
-    for name, _, _ in _fields(type(instance)):
+    for name in _field_names(type(instance)):
         value = getattr(instance, name)
         if value is not ABSENT:
             out[name] = _write(value)
     return out
 
 
+@functools.cache
+def _field_names(cls):
+    return tuple(name for name, _, _ in _fields(cls))
+
+
+# Values written as they are, found by their exact type before anything else is asked of
+# them (dataclasses.is_dataclass on every value was most of what writing cost: issue 14).
+_PLAIN = frozenset({str, int, float, bool, type(None), dict})
+
+
 def _write(value):
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
     if isinstance(value, list):
         return [_write(v) for v in value]
-    if dataclasses.is_dataclass(value):
+    if isinstance(value, type):  # a class, not an instance: as dataclasses.is_dataclass
+        return to_data(value) if dataclasses.is_dataclass(value) else value
+    if _is_dataclass_type(kind):
         return to_data(value)
     return value
+
+
+@functools.cache
+def _is_dataclass_type(kind):
+    return dataclasses.is_dataclass(kind)
 
 
 def of_event(cls, domain_event):

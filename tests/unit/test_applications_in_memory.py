@@ -222,3 +222,24 @@ def test_the_outbox_sends_the_cloudevent_consumers_read():
         expected = integration.to_cloudevent("registry", notification.id, event)
         assert json.loads(body) == expected
         assert (event_id, kind) == (expected["id"], expected["type"])
+
+
+def test_an_event_is_decoded_once_for_its_readers_and_only_as_that_event(monkeypatch):
+    """Issue 14: the outbox and then the projections read the same new events from the
+    log; the second takes the first one's decoding, and only for the same event."""
+    import dataclasses
+    from shared import application
+    app = Registry(env=MEMORY)
+    with caused_by("province", "province"):
+        app.import_roster([factories.institution(n).to_dict() for n in (1, 2, 3)])
+    first, second, third = app.recorder.select_notifications(1, 3)
+    assert first.originator_id != second.originator_id
+    decoded = app.decoded(first)
+    assert app.decoded(first) is decoded
+    assert decoded.__dict__ == app.mapper.to_domain_event(first).__dict__
+    # Another event at that position (a log rebuilt under a running process) is decoded.
+    other = dataclasses.replace(second, id=first.id)
+    assert app.decoded(other).originator_id == second.originator_id
+    monkeypatch.setattr(application, "DECODED_HELD", 2)
+    app.decoded(second), app.decoded(third)
+    assert list(app._decoded) == [second.id, third.id]

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from shared import contracts, integration
-from shared.contracts import compat, generate
+from shared.contracts import base, compat, generate
 
 
 def test_committed_schemas_and_asyncapi_match_the_code():
@@ -112,12 +112,32 @@ def test_a_consumer_reads_typed_data_and_ignores_unknown_fields():
     (lambda d: d["filing"].update(cohort="2020"), "filing.cohort: expected an integer"),
     (lambda d: d["filing"].update(valid_until="2023-13-01"), "filing.valid_until: expected a date"),
     (lambda d: d["filing"]["scope"][0].update(levels="4"), "filing.scope[0].levels: expected an array"),
+    # The readings chosen once per type hint (issue 14) still look at every value.
+    (lambda d: d["filing"].update(cohort=True), "filing.cohort: expected an integer"),
+    (lambda d: d["filing"]["scope"][0].update(levels=[4, False]),
+     "filing.scope[0].levels[1]: expected an integer"),
+    (lambda d: d["filing"]["scope"].append("x"), "filing.scope[1]: expected an object"),
+    (lambda d: d["filing"].update(city=1), "filing.city: expected a string"),
+    (lambda d: d["filing"].update(legal_valid_until="soon"),
+     "filing.legal_valid_until: expected a date"),
+    (lambda d: d.update(filing=None), "filing: expected an object"),
 ])
 def test_data_that_does_not_fit_names_the_field(change, message):
     data = {"filing": copy.deepcopy(FILING)}
     change(data)
     with pytest.raises(contracts.ContractError, match=message.replace("[", r"\[")):
         contracts.read({"type": "pinggu.registry.Institution.Filed.v1", "data": data})
+
+
+def test_a_nullable_field_reads_null_and_a_written_contract_reads_back_the_same():
+    data = {"filing": dict(FILING, city=None, legal_valid_until=None)}
+    event = contracts.read({"type": "pinggu.registry.Institution.Filed.v1", "data": data})
+    assert event.filing.city is None
+    assert contracts.to_data(event) == data
+    # A number (a score's total) is an int or a float, never a boolean.
+    assert base._read(base.Number, 72.5, "total") == 72.5
+    with pytest.raises(contracts.ContractError, match="total: expected a number"):
+        base._read(base.Number, True, "total")
 
 
 def test_a_type_without_a_contract_is_ignored_by_readers():
