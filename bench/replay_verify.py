@@ -3,6 +3,7 @@ across the four services (built in this process, bench/big_store.py), the servic
 on it, then `pinggu replay verify` and `pinggu audit verify` timed next to a raw
 sequential read of the same event tables."""
 import json
+import os
 import time
 
 import psycopg2
@@ -35,6 +36,38 @@ def raw_read(dbname, sql=RAW_SQL):
     finally:
         conn.close()
     return sum(counts.values()), seconds, counts
+
+
+def _cpu(pid):
+    """CPU seconds of a process, from /proc (0 if it is gone or not on this machine)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def _cpu_now(bc):
+    """CPU seconds so far of the services' processes, of PostgreSQL's backends on the
+    cluster's database (the local server; those alive before and after a command: the
+    services' pools), and of this process's finished children (the CLI processes): the
+    verifications' cost, which the machine's load moves less than their wall-clock time
+    (issue 14)."""
+    pids = [r[0] for r in bc.query("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                   (bc.cluster.name,))]
+    children = os.times()
+    return {"services": sum(_cpu(p.pid) for p in bc.cluster.processes.values()),
+            "postgres": sum(_cpu(pid) for pid in pids),
+            "cli": children.children_user + children.children_system}
+
+
+def _timed_cli(bc, *args):
+    """bc.cli(...) as the auditor, with the CPU seconds it cost (see _cpu_now)."""
+    before = _cpu_now(bc)
+    seconds, rc, out, err = bc.cli(*args, operator="auditor", check=False, timeout=900)
+    after = _cpu_now(bc)
+    return seconds, rc, out, err, {k: round(after[k] - before[k], 2) for k in after}
 
 
 def _unprojected(bc):
@@ -99,11 +132,11 @@ def bench_replay_verify(res, target):
 
         # For scale: what any `pinggu` process costs (Python start-up, the broker).
         noop_s, *_ = bc.cli("clock", "show", operator="auditor")
-        replay_s, rc, out, err = bc.cli("replay", "verify", "--json", operator="auditor",
-                                        check=False, timeout=900)
+        replay_s, rc, out, err, replay_cpu = _timed_cli(bc, "replay", "verify", "--json")
         replay = _json(out)
         progress(f"{BENCH}: replay verify exited {rc} in {replay_s:.1f} s: ok "
-                 f"{replay.get('ok')}, {replay.get('verdicts_checked')} verdicts re-run")
+                 f"{replay.get('ok')}, {replay.get('verdicts_checked')} verdicts re-run; CPU s "
+                 f"{replay_cpu}")
         if rc != 0 or not replay.get("ok"):
             res.problem(BENCH, f"`pinggu replay verify` exited {rc}: tables "
                                f"{replay.get('tables')}, verdicts "
@@ -114,11 +147,11 @@ def bench_replay_verify(res, target):
             res.problem(BENCH, f"replay verify re-ran {replay.get('verdicts_checked')} "
                                f"verdicts, decisions holds {decided} Case.Decided events")
 
-        audit_s, rc, out, err = bc.cli("audit", "verify", "--json", operator="auditor",
-                                       check=False, timeout=900)
+        audit_s, rc, out, err, audit_cpu = _timed_cli(bc, "audit", "verify", "--json")
         audit = _json(out)
         progress(f"{BENCH}: audit verify exited {rc} in {audit_s:.1f} s: "
-                 f"{audit.get('checked')} events checked, ok {audit.get('ok')}")
+                 f"{audit.get('checked')} events checked, ok {audit.get('ok')}; CPU s "
+                 f"{audit_cpu}")
         if rc != 0 or not audit.get("ok"):
             res.problem(BENCH, f"`pinggu audit verify` exited {rc}: "
                                f"{(audit.get('problems') or [])[:3]}; stderr tail: "
@@ -147,9 +180,10 @@ def bench_replay_verify(res, target):
         "raw_text_read_events_per_s": text_rate,
         "replay_verify_s": replay_s, "replay_verify_events_per_s": replay_rate,
         "replay_verdicts_checked": replay.get("verdicts_checked"),
-        "replay_ok": replay.get("ok"),
+        "replay_ok": replay.get("ok"), "replay_verify_cpu_s": replay_cpu,
         "audit_verify_s": audit_s, "audit_verify_events_per_s": audit_rate,
         "audit_checked": audit.get("checked"), "audit_ok": audit.get("ok"),
+        "audit_verify_cpu_s": audit_cpu,
     }
     per_service = ", ".join(f"{s} {n}" for s, n in counts.items())
     res.add(BENCH, "events in the store (4 services)", total, "events", None,
@@ -164,7 +198,8 @@ def bench_replay_verify(res, target):
     res.rate(BENCH, "replay verify events/s", replay_rate, "events/s",
              f"`pinggu replay verify` (auditor) {replay_s:.1f} s, "
              f"{replay.get('verdicts_checked')} verdicts re-run; x{replay_rate / raw_rate:.4f} "
-             f"of the raw read; a no-op `pinggu clock show` takes {noop_s:.1f} s")
+             f"of the raw read; a no-op `pinggu clock show` takes {noop_s:.1f} s; CPU s "
+             f"{_cpu_text(replay_cpu)}")
     res.add(BENCH, "replay verify / raw read", replay_rate / raw_rate, "ratio", None,
             f"replay verify events/s / raw read events/s = {replay_rate / raw_rate:.4f}")
     res.add(BENCH, "replay verify / raw text read", replay_rate / text_rate, "ratio", None,
@@ -172,12 +207,17 @@ def bench_replay_verify(res, target):
             f"{replay_rate / text_rate:.4f}")
     res.rate(BENCH, "audit verify events/s", audit_rate, "events/s",
              f"`pinggu audit verify` (auditor) {audit_s:.1f} s, {audit.get('checked')} "
-             f"events checked; x{audit_rate / raw_rate:.4f} of the raw read")
+             f"events checked; x{audit_rate / raw_rate:.4f} of the raw read; CPU s "
+             f"{_cpu_text(audit_cpu)}")
     res.add(BENCH, "audit verify / raw read", audit_rate / raw_rate, "ratio", None,
             f"audit verify events/s / raw read events/s = {audit_rate / raw_rate:.4f}")
     res.add(BENCH, "audit verify / raw text read", audit_rate / text_rate, "ratio", None,
             f"audit verify events/s / raw read as text events/s = "
             f"{audit_rate / text_rate:.4f}")
+
+
+def _cpu_text(cpu):
+    return ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
 
 
 def _json(text):

@@ -4,15 +4,29 @@ scratch tables beside the live ones, in bounded steps, then compare.
 Each run has a scratch schema of its own, `<service>_replay_<run>`, with a run id the
 service chooses: `start` creates it (and never drops anything), `finish` drops it. Two
 runs, or an auditor's run beside an operator's, never touch each other's tables, and
-no caller can name a schema to drop."""
+no caller can name a schema to drop.
+
+Issue 14: a rebuild applies its events in transactions of `BATCH` events, five times the
+projections' own: fewer reads of the rows a batch touches, fewer and larger upserts (in
+process 15-30 % less CPU of a rebuild, its PostgreSQL's too; through the CLI, with the
+RPCs and the verdicts' re-run, a few per cent of the services' and a tenth of PostgreSQL's:
+bench/verify_in_process.py)."""
 import contextlib
 import gc
 import re
 import uuid
 
+from eventsourcing.persistence import Notification
+
 from shared.errors import BadInput
 
 STEP = 20000
+# Events per transaction of a rebuild. Such a transaction sits idle for as long as
+# decoding and applying the batch take, which on a loaded machine outlived eventsourcing's
+# idle-in-transaction timeout (5 s) at 20,000 events: it is raised for these transactions
+# alone (they write only the run's own tables).
+BATCH = 10000
+IDLE_ALLOWED = "120s"
 _RUN = re.compile(r"[0-9a-f]{16}")
 
 
@@ -38,14 +52,48 @@ def start(app):
 
 def step(app, run, limit=STEP):
     _exists(app, run)
-    # In the projections' own batches: a batch of a whole step (20,000) was faster, but
-    # its transaction then sat idle for seconds between statements on a loaded machine,
-    # and eventsourcing's idle-in-transaction timeout (5 s) closed the connection.
     with _collector_paused():
-        applied = sum(p.catch_up(max_events=limit) for p in scratch(app, run))
+        applied = sum(_rebuild(p, limit) for p in scratch(app, run))
     positions = [p.position() for p in scratch(app, run)]
     return {"applied": applied, "position": min(positions) if positions else 0,
             "target": app.recorder.max_notification_id()}
+
+
+def _rebuild(projection, limit):
+    """What `Projection.catch_up` does, for a scratch projection: the events after its
+    position applied in order by the projection's own `apply_all`, the position recorded
+    in the same transaction; but in transactions of `BATCH` events, each allowed to sit
+    idle for longer, and committed without waiting for the write-ahead log's flush (the
+    tables are the run's own, dropped when it finishes: a commit lost in a crash loses
+    only a step of a run, whose tables and position stay consistent). Returns how many
+    events were applied (at least `limit`, unless the log ends first)."""
+    app, applied = projection.app, 0
+    position_table = f"{projection.schema}.projection_position"
+    while applied < limit:
+        with app.recorder.datastore.transaction(commit=True) as cur:
+            cur.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_ALLOWED}'")
+            cur.execute("SET LOCAL synchronous_commit = off")
+            cur.execute(f"SELECT position FROM {position_table} WHERE name = %s FOR UPDATE",
+                        (projection.name,))
+            position = cur.fetchone()["position"]
+            # A plain cursor of the same connection: tuples cost less than DictRows.
+            with cur.pg_cursor.connection.cursor() as plain:
+                plain.execute(f"SELECT notification_id, originator_id, originator_version, "
+                              f"topic, state FROM {app.recorder.events_table_name} WHERE "
+                              "notification_id > %s ORDER BY notification_id LIMIT %s",
+                              (position, BATCH))
+                rows = plain.fetchall()
+            if not rows:
+                return applied
+            to_event = app.mapper.to_domain_event
+            projection.apply_all(cur, [(to_event(Notification(
+                id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
+                state=bytes(row[4]))), row[0]) for row in rows
+                if projection.applies_to(row[3])])
+            cur.execute(f"UPDATE {position_table} SET position = %s WHERE name = %s",
+                        (rows[-1][0], projection.name))
+            applied += len(rows)
+    return applied
 
 
 @contextlib.contextmanager

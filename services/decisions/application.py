@@ -124,11 +124,22 @@ class Decisions(Inbound, ServiceApplication):
     def recheck_verdicts(self, start=1, limit=5000):
         """Re-run the rulebook on the recorded facts of every verdict from `start` on (a
         notification position); report any that would now come out differently."""
+        from eventsourcing.persistence import Notification
         from eventsourcing.utils import get_topic
         from services.decisions import rulebook
-        # Only the verdicts read (issue 14): the other events are most of the log.
-        notifications = self.recorder.select_notifications(
-            start, limit, topics=[get_topic(Case.Decided)])
+        # Only the verdicts read (issue 14): the other events are most of the log. What
+        # the recorder's select_notifications(start, limit, topics) reads, through a plain
+        # cursor of its connection: tuples cost a third of its DictRows' time to fetch.
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            with cur.pg_cursor.connection.cursor() as plain:
+                plain.execute(f"SELECT notification_id, originator_id, originator_version, "
+                              f"topic, state FROM {self.recorder.events_table_name} WHERE "
+                              "notification_id >= %s AND topic = %s "
+                              "ORDER BY notification_id LIMIT %s",
+                              (start, get_topic(Case.Decided), limit))
+                notifications = [Notification(id=r[0], originator_id=r[1],
+                                              originator_version=r[2], topic=r[3],
+                                              state=bytes(r[4])) for r in plain.fetchall()]
         problems, checked = [], 0
         for notification in notifications:
             if not notification.topic.endswith(".Decided"):

@@ -3,7 +3,7 @@ import datetime
 
 from nameko.rpc import rpc
 
-from shared import batch
+from shared import batch, db
 from shared.errors import BadInput
 from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
@@ -30,6 +30,7 @@ class DecisionsService(AuditEntrypoints):
             self.store.on_upstream(envelope, today)
 
     @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
     def recheck_step(self, identity, start=1):
         self.acting.verify(identity)
         return self.store.recheck_verdicts(start)

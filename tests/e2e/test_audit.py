@@ -184,6 +184,7 @@ def test_read_tables_rebuilt_in_sets_or_one_event_at_a_time_agree_with_the_live_
     from services.notices.application import Listing, Notices
     from services.registry.application import Filings, Registry
     monkeypatch.setattr(Projection, "BATCH", batch)
+    monkeypatch.setattr(replay, "BATCH", batch)  # the rebuild's own transactions
     config = rectified["cluster"].config()
     for app_class, projection in ((Registry, Filings), (Evaluation, CaseFiles),
                                   (Decisions, Cases), (Notices, Listing)):

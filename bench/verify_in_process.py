@@ -1,0 +1,228 @@
+"""Replay and audit verify in this process, on a kept store (issue 14): where their time
+goes, in CPU seconds, which a loaded machine moves less than wall-clock time.
+
+    bench/verify_in_process.py build --events 33000   # a store in a database kept for later
+    bench/verify_in_process.py run [--profile FILE] [--only replay|audit|recheck]
+    bench/verify_in_process.py cli [--repeat N]   # the services started, the CLI timed
+    bench/verify_in_process.py drop
+
+`build` makes a database and vhost of their own (bench/big_store.py, as the replay-verify
+benchmark does) and writes the cluster's settings to /tmp/pinggu-verify-in-process.json;
+`run` opens the four services' applications on it and runs each verification as the
+services' RPC handlers do (shared.replay's start/step/finish, decisions' recheck_verdicts,
+shared.audit.verify_chains, in steps), one service after another, printing the CPU seconds
+(time.process_time) of each; `drop` drops the database and vhost. No service runs: there
+is no RPC and no CLI start-up, only the verifying process's own work, plus PostgreSQL's,
+which is printed beside it (the backends' CPU from /proc when the server is local). `cli`
+starts the four services on the store and times the raw reads and `pinggu clock show`,
+`replay verify` and `audit verify` as processes, with the CPU of the CLI, of each service
+and of PostgreSQL's backends (VERIFY_COMMANDS="a b;c d" names others, VERIFY_CLI_PROFILE=
+DIR profiles each CLI process).
+"""
+import argparse
+import cProfile
+import json
+import os
+import sys
+import time
+
+import big_store
+from common import PG, progress  # noqa: F401 - common puts the repository on sys.path
+
+STATE = "/tmp/pinggu-verify-in-process.json"
+
+
+def build(events):
+    from tests.support import Cluster
+    import uuid
+    cluster = Cluster(name=f"pinggu_bench_inproc_{uuid.uuid4().hex[:8]}")
+    cluster.logdir = f"/tmp/{cluster.name}-logs"
+    cluster.create()
+    built = big_store.build(cluster, events)
+    with open(STATE, "w") as f:
+        json.dump({"name": cluster.name, "env": {k: v for k, v in cluster.env.items()
+                                                 if k.startswith("PINGGU_")}}, f)
+    progress(f"built {built['events_total']} events in {cluster.name}: {built['events']}")
+
+
+def _cluster():
+    from tests.support import Cluster
+    with open(STATE) as f:
+        state = json.load(f)
+    cluster = Cluster(name=state["name"])
+    cluster.env.update(state["env"])
+    return cluster
+
+
+def drop():
+    cluster = _cluster()
+    from tests.support import rabbitmqctl
+    import subprocess
+    try:
+        rabbitmqctl("delete_vhost", cluster.vhost)
+    except subprocess.CalledProcessError:
+        pass
+    cluster.drop_database()
+    os.remove(STATE)
+    progress(f"dropped {cluster.name}")
+
+
+def _pg_cpu(dbname):
+    """CPU seconds of PostgreSQL's backends connected to `dbname` (local server only)."""
+    import psycopg2
+    conn = psycopg2.connect(dbname="postgres", **PG)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (dbname,))
+            pids = [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+    return sum(_cpu(pid) for pid in pids)
+
+
+def run(only, profile):
+    from shared import audit, replay
+    cluster = _cluster()
+    store = big_store.Store(cluster)
+    results = {}
+    try:
+        # The live read tables caught up first, as the running services keep them.
+        for app in store.apps.values():
+            for projection in app.projections.values():
+                projection.catch_up()
+        profiler = cProfile.Profile() if profile else None
+        for service, app in store.apps.items():
+            for what in only:
+                if what == "recheck" and service != "decisions":
+                    continue
+                pg0, cpu0, wall0 = _pg_cpu(cluster.name), time.process_time(), \
+                    time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                if what == "replay":
+                    started = replay.start(app)
+                    while replay.step(app, started["run"])["applied"]:
+                        pass
+                    outcome = replay.finish(app, started["run"])
+                elif what == "recheck":
+                    start, outcome = 1, []
+                    while True:
+                        step = app.recheck_verdicts(start)
+                        outcome += step["problems"]
+                        start = step["next"]
+                        if step["done"]:
+                            break
+                else:
+                    token, outcome, done = None, [], False
+                    while not done:
+                        problems, token, done, _ = audit.verify_chains(app, token)
+                        outcome += problems
+                if profiler:
+                    profiler.disable()
+                cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+                pg = _pg_cpu(cluster.name) - pg0
+                results[f"{service} {what}"] = (cpu, pg, wall, len(outcome))
+                progress(f"{service} {what}: {cpu:.2f} s CPU here, PostgreSQL {pg:.2f} s, "
+                         f"wall {wall:.2f} s, problems {len(outcome)}")
+        for what in only:
+            rows = [v for k, v in results.items() if k.endswith(" " + what)]
+            progress(f"TOTAL {what}: {sum(r[0] for r in rows):.2f} s CPU here, PostgreSQL "
+                     f"{sum(r[1] for r in rows):.2f} s, wall {sum(r[2] for r in rows):.2f} s, "
+                     f"problems {sum(r[3] for r in rows)}")
+        if profiler:
+            profiler.dump_stats(profile)
+    finally:
+        store.close()
+    return results
+
+
+def cli(repeat):
+    """The services started on the kept store, then the CLI's verifications timed as whole
+    processes (as the replay-verify benchmark times them), with each process's CPU."""
+    from services import provision
+    from replay_verify import RAW_SQL, RAW_TEXT_SQL, raw_read
+    cluster = _cluster()
+    cluster.logdir = f"/tmp/{cluster.name}-logs"
+    os.makedirs(cluster.logdir, exist_ok=True)
+    provision.provision_broker(cluster.config())  # a test run may have removed its users
+    cluster.start(wait=False)  # no portal
+    try:
+        cluster.wait_healthy()
+        cluster.cli("clock", "set", big_store.SCORED_ON.isoformat(), operator="province")
+        for _ in range(repeat):
+            for sql in (RAW_SQL, RAW_TEXT_SQL):
+                n, seconds, _ = raw_read(cluster.name, sql)
+                progress(f"raw read {'text' if sql is RAW_TEXT_SQL else 'bytea'}: {n} events "
+                         f"{seconds:.2f} s")
+            for args in COMMANDS:
+                before, services = _children_cpu(), _services_cpu(cluster)
+                pg, wall = _pg_cpu(cluster.name), time.perf_counter()
+                rc, out, err = _pinggu(cluster, args)
+                wall = time.perf_counter() - wall
+                services = {k: v - services[k] for k, v in _services_cpu(cluster).items()}
+                progress(f"pinggu {' '.join(args)}: rc {rc}, {wall:.2f} s, CPU: CLI "
+                         f"{_children_cpu() - before:.2f} s, services "
+                         f"{sum(services.values()):.2f} s ("
+                         + ", ".join(f"{k} {v:.2f}" for k, v in services.items())
+                         + f"), PostgreSQL {_pg_cpu(cluster.name) - pg:.2f} s (backends "
+                         f"alive throughout); {out.strip()[-100:]!r}")
+    finally:
+        cluster.stop_all()
+
+
+COMMANDS = [a.split() for a in os.environ.get(
+    "VERIFY_COMMANDS", "clock show;replay verify --json;audit verify --json").split(";")]
+
+
+def _pinggu(cluster, args):
+    """`pinggu ARGS` as the auditor; VERIFY_CLI_PROFILE=DIR profiles each process."""
+    import subprocess
+    from tests.support import ROOT
+    env = dict(cluster.env, PINGGU_LANG="en", PINGGU_OPERATOR="auditor")
+    profile = os.environ.get("VERIFY_CLI_PROFILE")
+    prefix = ["-m", "cProfile", "-o", os.path.join(profile, "-".join(args[:2]) + ".prof")] \
+        if profile else []
+    done = subprocess.run([sys.executable, *prefix, "-m", "services.cli", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=900)
+    return done.returncode, done.stdout, done.stderr
+
+
+def _services_cpu(cluster):
+    return {key: _cpu(process.pid) for key, process in cluster.processes.items()}
+
+
+def _cpu(pid):
+    """CPU seconds of a process, from /proc (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def _children_cpu():
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("build", "run", "cli", "drop"))
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--events", type=int, default=33000)
+    parser.add_argument("--only", default="replay,recheck,audit")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile's stats to FILE")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        build(args.events)
+    elif args.command == "run":
+        run(args.only.split(","), args.profile)
+    elif args.command == "cli":
+        cli(args.repeat)
+    else:
+        drop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
