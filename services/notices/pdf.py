@@ -27,7 +27,28 @@ through the parts and stand where GB/T 9704 puts them. A part begins a page: tha
 difference from the document rendered whole (the same text in the same order, the same
 page size, headers and footers; the PDF's outline is the parts' one after another). A
 document of fewer rows is rendered once, whole.
+
+Issue 14, the CPU of a row (branch pdf; figures in bench/README.md). A profile of `render`
+(cProfile, a notice of 1,000 rows, bench/pdf_rows.py's): the layout 36 % (the cells'
+lines 19 %), drawing and writing the PDF 35 %, the computed styles 20 % (of it the
+colours, parsed again for every box, 9 %), the formatting structure 12 % (the collapsed
+borders), the HTML's parse and the cascade the rest; and, outside the profile, Python's
+garbage collector: its full collections walk the document's boxes and styles, about a
+million objects a 1,000 rows that stay alive until the PDF is written, again and again,
+~30 % of the CPU. So `render` turns the collector off and collects once after: ~1.3×
+less CPU a row (a 1,000-row notice 11.8-15.3 s → 8.7-11.1 s, plus ~1 s of the collection
+after; peak memory 580 → 680 MB a part). Tried and left, each against the page as is,
+alternated in one process: a print-only page (no screen CSS, no `data-label`), no
+whitespace between the cells, no ids on the rows, one face for the whole table, no
+kerning: none outside the noise (±15 %): WeasyPrint's cost is per box, whatever its
+style. Headless Chromium (Debian chromium 156, `--print-to-pdf`): 7.3 s of CPU for the
+same 1,000 rows (all its processes; 1.2 s for a page of one line), 33 s for 5,000, so
+~6 s per 1,000 rows, hardly less than WeasyPrint without its collector; and its PDF is
+not the print layout: Skia embeds the CFF faces of Noto CJK (and any synthetic bold) as
+Type 3 fonts, again on every page (3.3 MB against 0.9 MB), and breaks lines and pages
+elsewhere (the title's last line one character). Not taken: WeasyPrint stays the engine.
 """
+import gc
 import io
 import math
 import multiprocessing
@@ -45,7 +66,20 @@ def render(html: str) -> bytes:
 
     def refuse(url, *args, **kwargs):
         raise ValueError(f"publications fetch nothing: {url}")
-    return weasyprint.HTML(string=html, url_fetcher=refuse).write_pdf()
+    # Issue 14: no cyclic garbage collection during the render, one after it. The
+    # document's boxes and styles are a million objects a 1,000 rows, most alive until
+    # the PDF is written: the automatic full collections walk them all again and again,
+    # a third of the render's CPU, to free a sixth of its memory (see the module's
+    # docstring); the collection after it frees the document at once, so a worker
+    # holds no more than its document.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return weasyprint.HTML(string=html, url_fetcher=refuse).write_pdf()
+    finally:
+        if collecting:
+            gc.enable()
+            gc.collect()
 
 
 def render_isolated(html: str, timeout=600) -> bytes:
