@@ -59,10 +59,20 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 
+_fonts = None  # this process's WeasyPrint font configuration, kept across documents
+
+
 def render(html: str) -> bytes:
     """The PDF of one publication's HTML. Nothing is fetched: the pages reference no
     external resource, and a name in a roster must not make the renderer fetch one."""
+    global _fonts
     import weasyprint  # imported here: its import alone takes a second
+    from weasyprint.text.fonts import FontConfiguration
+    if _fonts is None:
+        # One for all the documents a process renders (issue 14): the faces it looked
+        # up stay known, ~0.15 s less a document (an opinion of 40 rows: 1.2 → 1.05 s).
+        # The publications declare no @font-face, so no document adds to it.
+        _fonts = FontConfiguration()
 
     def refuse(url, *args, **kwargs):
         raise ValueError(f"publications fetch nothing: {url}")
@@ -75,7 +85,7 @@ def render(html: str) -> bytes:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return weasyprint.HTML(string=html, url_fetcher=refuse).write_pdf()
+        return weasyprint.HTML(string=html, url_fetcher=refuse).write_pdf(font_config=_fonts)
     finally:
         if collecting:
             gc.enable()

@@ -163,17 +163,18 @@ def test_the_portals_renderer_renders_a_long_document_in_parts_too(monkeypatch):
 def test_a_render_runs_without_the_garbage_collector_and_collects_after(monkeypatch):
     # Issue 14: Python's full collections walking the document's boxes were a third of a
     # render's CPU; the render turns the collector off, and back on (collecting) after,
-    # unless its caller had it off.
+    # unless its caller had it off. And the fonts are set up once a process.
     import gc
     import weasyprint
-    seen = []
+    seen, fonts = [], []
 
     class Page:
         def __init__(self, **kwargs):
             pass
 
-        def write_pdf(self):
+        def write_pdf(self, font_config):
             seen.append(gc.isenabled())
+            fonts.append(font_config)
             return b"%PDF-"
     monkeypatch.setattr(weasyprint, "HTML", Page)
     collected = []
@@ -186,3 +187,5 @@ def test_a_render_runs_without_the_garbage_collector_and_collects_after(monkeypa
         assert seen == [False, False] and not gc.isenabled() and len(collected) == 1
     finally:
         gc.enable()
+    # One font configuration for every document of the process: the faces looked up once.
+    assert fonts[0] is fonts[1] is not None
