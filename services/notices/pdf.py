@@ -35,18 +35,21 @@ colours, parsed again for every box, 9 %), the formatting structure 12 % (the co
 borders), the HTML's parse and the cascade the rest; and, outside the profile, Python's
 garbage collector: its full collections walk the document's boxes and styles, about a
 million objects a 1,000 rows that stay alive until the PDF is written, again and again,
-~30 % of the CPU. So `render` turns the collector off and collects once after: ~1.3×
-less CPU a row (a 1,000-row notice 11.8-15.3 s → 8.7-11.1 s, plus ~1 s of the collection
-after; peak memory 580 → 680 MB a part). Tried and left, each against the page as is,
-alternated in one process: a print-only page (no screen CSS, no `data-label`), no
-whitespace between the cells, no ids on the rows, one face for the whole table, no
-kerning: none outside the noise (±15 %): WeasyPrint's cost is per box, whatever its
-style. Headless Chromium (Debian chromium 156, `--print-to-pdf`): 7.3 s of CPU for the
-same 1,000 rows (all its processes; 1.2 s for a page of one line), 33 s for 5,000, so
-~6 s per 1,000 rows, hardly less than WeasyPrint without its collector; and its PDF is
-not the print layout: Skia embeds the CFF faces of Noto CJK (and any synthetic bold) as
-Type 3 fonts, again on every page (3.3 MB against 0.9 MB), and breaks lines and pages
-elsewhere (the title's last line one character). Not taken: WeasyPrint stays the engine.
+~30 % of the CPU. So `render` turns the collector off and collects once after (~1 s
+of a 1,000-row part): a 1,000-row notice in one process 11.8-15.3 → 8.7-11.1 s of CPU
+before that collection, peak memory 580 → 680 MB; bench/pdf_rows.py at 2,000 rows paired
+with main, 13.1 → 10.6 and 15.8 → 13.6 s of CPU per 1,000 rows (0.81×, 0.86×). And one
+font configuration serves every document of a process. Tried and left, each against the
+page as is, alternated in one process: a print-only page (no screen CSS, no
+`data-label`), no whitespace between the cells, no ids on the rows (2-3 runs each),
+one face for the whole table (one run): none outside the noise (±15 %); WeasyPrint's
+cost is per box, whatever its style. Headless Chromium (Debian chromium 156,
+`--print-to-pdf`): 7.3 s of CPU for the same 1,000 rows (all its processes; 1.2 s for a
+page of one line), 33 s for 5,000, so ~6 s per 1,000 rows against WeasyPrint's ~9-11: at
+most 1.7×, not the 3× sought; and its PDF is not the print layout: Skia embeds the CFF
+faces of Noto CJK (and any synthetic bold) as Type 3 fonts, again on every page (3.3 MB
+against 0.9 MB), and breaks lines and pages elsewhere (the title's last line one
+character). Not taken: WeasyPrint stays the engine.
 """
 import gc
 import io
