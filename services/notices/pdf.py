@@ -84,7 +84,10 @@ def render(html: str) -> bytes:
     # the PDF is written: the automatic full collections walk them all again and again,
     # a third of the render's CPU, to free a sixth of its memory (see the module's
     # docstring); the collection after it frees the document at once, so a worker
-    # holds no more than its document.
+    # holds no more than its document. The youngest generation only: every object the
+    # render made is still in it (nothing was collected meanwhile), and the process's
+    # older ones (its modules, the fonts) need no walk (0.07 s, not 0.13 s, after an
+    # opinion of 40 rows).
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -92,7 +95,7 @@ def render(html: str) -> bytes:
     finally:
         if collecting:
             gc.enable()
-            gc.collect()
+            gc.collect(0)
 
 
 def render_isolated(html: str, timeout=600) -> bytes:
