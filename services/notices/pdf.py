@@ -38,8 +38,9 @@ million objects a 1,000 rows that stay alive until the PDF is written, again and
 ~30 % of the CPU. So `render` turns the collector off and collects once after (~1 s
 of a 1,000-row part): a 1,000-row notice in one process 11.8-15.3 → 8.7-11.1 s of CPU
 before that collection, peak memory 580 → 680 MB; bench/pdf_rows.py at 2,000 rows paired
-with main, 13.1 → 10.6 and 15.8 → 13.6 s of CPU per 1,000 rows (0.81×, 0.86×). And one
-font configuration serves every document of a process. Tried and left, each against the
+with main, 13.1 → 10.6, 15.8 → 13.6 and (with the font configuration below) 11.6 → 10.9 s
+of CPU per 1,000 rows (0.81×, 0.86×, 0.94×). And one font configuration serves every
+document of a process. Tried and left, each against the
 page as is, alternated in one process: a print-only page (no screen CSS, no
 `data-label`), no whitespace between the cells, no ids on the rows (2-3 runs each),
 one face for the whole table (one run): none outside the noise (±15 %); WeasyPrint's
