@@ -27,7 +27,32 @@ through the parts and stand where GB/T 9704 puts them. A part begins a page: tha
 difference from the document rendered whole (the same text in the same order, the same
 page size, headers and footers; the PDF's outline is the parts' one after another). A
 document of fewer rows is rendered once, whole.
+
+Issue 14, the CPU of a row (branch pdf; figures in bench/README.md). A profile of `render`
+(cProfile, a notice of 1,000 rows, bench/pdf_rows.py's): the layout 36 % (the cells'
+lines 19 %), drawing and writing the PDF 35 %, the computed styles 20 % (of it the
+colours, parsed again for every box, 9 %), the formatting structure 12 % (the collapsed
+borders), the HTML's parse and the cascade the rest; and, outside the profile, Python's
+garbage collector: its full collections walk the document's boxes and styles, about a
+million objects a 1,000 rows that stay alive until the PDF is written, again and again,
+~30 % of the CPU. So `render` turns the collector off and collects once after (~1 s
+of a 1,000-row part): a 1,000-row notice in one process 11.8-15.3 → 8.7-11.1 s of CPU
+before that collection, peak memory 580 → 680 MB; bench/pdf_rows.py at 2,000 rows paired
+with main, 13.1 → 10.6, 15.8 → 13.6 and (with the font configuration below) 11.6 → 10.9 s
+of CPU per 1,000 rows (0.81×, 0.86×, 0.94×). And one font configuration serves every
+document of a process. Tried and left, each against the
+page as is, alternated in one process: a print-only page (no screen CSS, no
+`data-label`), no whitespace between the cells, no ids on the rows (2-3 runs each),
+one face for the whole table (one run): none outside the noise (±15 %); WeasyPrint's
+cost is per box, whatever its style. Headless Chromium (Debian chromium 156,
+`--print-to-pdf`): 7.3 s of CPU for the same 1,000 rows (all its processes; 1.2 s for a
+page of one line), 33 s for 5,000, so ~6 s per 1,000 rows against WeasyPrint's ~9-11: at
+most 1.7×, not the 3× sought; and its PDF is not the print layout: Skia embeds the CFF
+faces of Noto CJK (and any synthetic bold) as Type 3 fonts, again on every page (3.3 MB
+against 0.9 MB), and breaks lines and pages elsewhere (the title's last line one
+character). Not taken: WeasyPrint stays the engine.
 """
+import gc
 import io
 import math
 import multiprocessing
@@ -38,14 +63,40 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 
+_fonts = None  # this process's WeasyPrint font configuration, kept across documents
+
+
 def render(html: str) -> bytes:
     """The PDF of one publication's HTML. Nothing is fetched: the pages reference no
     external resource, and a name in a roster must not make the renderer fetch one."""
+    global _fonts
     import weasyprint  # imported here: its import alone takes a second
+    from weasyprint.text.fonts import FontConfiguration
+    if _fonts is None:
+        # One for all the documents a process renders (issue 14): the faces it looked
+        # up stay known, ~0.15 s less a document (an opinion of 40 rows: 1.2 → 1.05 s).
+        # The publications declare no @font-face, so no document adds to it.
+        _fonts = FontConfiguration()
 
     def refuse(url, *args, **kwargs):
         raise ValueError(f"publications fetch nothing: {url}")
-    return weasyprint.HTML(string=html, url_fetcher=refuse).write_pdf()
+    # Issue 14: no cyclic garbage collection during the render, one after it. The
+    # document's boxes and styles are a million objects a 1,000 rows, most alive until
+    # the PDF is written: the automatic full collections walk them all again and again,
+    # a third of the render's CPU, to free a sixth of its memory (see the module's
+    # docstring); the collection after it frees the document at once, so a worker
+    # holds no more than its document. The youngest generation only: every object the
+    # render made is still in it (nothing was collected meanwhile), and the process's
+    # older ones (its modules, the fonts) need no walk (0.07 s, not 0.13 s, after an
+    # opinion of 40 rows).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return weasyprint.HTML(string=html, url_fetcher=refuse).write_pdf(font_config=_fonts)
+    finally:
+        if collecting:
+            gc.enable()
+            gc.collect(0)
 
 
 def render_isolated(html: str, timeout=600) -> bytes:

@@ -130,7 +130,14 @@ def search(app, query):
 def files(app, base_url, pdfs=True):
     """Every file of the portal: {site path: bytes}. The search needs the server; the
     static copy has a page per institution. Without `pdfs`, the notices' PDFs are left
-    to the caller to render from their pages (the CLI does, see pinggu publish)."""
+    to the caller to render from their pages (the CLI does, see pinggu publish).
+
+    Issue 14: every `pinggu publish notice` asks for the whole site again, and a notice
+    lists a few institutions after the first: the notices are read once a call (not once
+    a page: that was a query per institution, ~2 s of the demo's calls), and a page is
+    rendered again only when what it shows changed (`_Built`): a notice's files never
+    change, its page only with the later notices that affect it, an institution's with
+    the notices that list it."""
     notices = app.published_notices()
     described = feed_notices(notices)
     site = {
@@ -139,15 +146,55 @@ def files(app, base_url, pdfs=True):
         "feed.json": json.dumps(publications.json_feed(described, base_url=base_url),
                                 ensure_ascii=False, indent=2).encode(),
     }
-    for n in notices:
-        site[f"notices/{n['id']}.html"] = notice_page(app, n["id"])
+    site_footer = tuple(sorted(footer().items()))
+    built = _Built.of(app)
+    for n, d in zip(notices, described):
+        stored = {kind: built.get(("file", str(n["id"]), kind),
+                                  lambda kind=kind: app.notice_file(n["id"], kind))
+                  for kind in ("html", "json", "xlsx")}
+        later = d["later"]
+        site[f"notices/{n['id']}.html"] = built.get(
+            ("page", str(n["id"]), tuple(o["id"] for o in later), site_footer),
+            lambda: with_portal_parts(stored["html"].decode(), later)
+            if stored["html"] is not None else None)
         for kind in ("json", "xlsx"):
-            site[f"notices/{n['id']}.{kind}"] = app.notice_file(n["id"], kind)
+            site[f"notices/{n['id']}.{kind}"] = stored[kind]
         if pdfs:
             site[f"notices/{n['id']}.pdf"] = notice_pdf(app, n["id"])
-    for uscc in app.public_records():
-        site[f"institutions/{uscc}.html"] = institution_page(app, uscc)
+    for uscc, record in app.public_records().items():
+        site[f"institutions/{uscc}.html"] = built.get(
+            ("institution", uscc, tuple(r["notice_id"] for r in record), site_footer),
+            lambda: publications.render_institution_html(
+                uscc, record, footer=dict(site_footer)).encode())
+    built.done()
     return site
+
+
+class _Built:
+    """The files of the last `files` call of an application, by what they were built
+    from: the next call takes those whose inputs are the same and builds the rest. Only
+    the last call's are kept (what it did not use is dropped), so the memory is one
+    site's, whatever the number of calls; the notices being immutable, a key naming
+    them names the file's whole content."""
+
+    def __init__(self):
+        self.last, self.now = {}, {}
+
+    @classmethod
+    def of(cls, app):
+        built = app.__dict__.get("_portal_built")
+        if built is None:
+            built = app._portal_built = cls()
+        built.now = {}
+        return built
+
+    def get(self, key, build):
+        if key not in self.now:
+            self.now[key] = self.last[key] if key in self.last else build()
+        return self.now[key]
+
+    def done(self):
+        self.last, self.now = self.now, {}
 
 
 def atom(described, base_url):
