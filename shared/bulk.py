@@ -30,14 +30,19 @@ def load_many(app, aggregate_ids):
             rows = cur.fetchall()
         streams = {}
         for row in rows:
-            stored = StoredEvent(originator_id=row["originator_id"],
-                                 originator_version=row["originator_version"],
-                                 topic=row["topic"], state=bytes(row["state"]))
-            streams.setdefault(by_text[str(row["originator_id"])], []).append(
-                app.mapper.to_domain_event(stored))
-        for aggregate_id, events in streams.items():
-            aggregate = None
-            for event in events:  # as project_aggregate, without its per-event type checks
-                aggregate = event.mutate(aggregate)
-            found[aggregate_id] = aggregate
+            streams.setdefault(by_text[str(row["originator_id"])], []).append(row)
+        for aggregate_id, stream in streams.items():
+            found[aggregate_id] = aggregate_of(app, stream)
     return found
+
+
+def aggregate_of(app, rows):
+    """The aggregate one stream of stored events' rows makes (originator_id,
+    originator_version, topic, state; in order), or None if there are none."""
+    aggregate = None
+    for row in rows:  # as project_aggregate, without its per-event type checks
+        stored = StoredEvent(originator_id=row["originator_id"],
+                             originator_version=row["originator_version"],
+                             topic=row["topic"], state=bytes(row["state"]))
+        aggregate = app.mapper.to_domain_event(stored).mutate(aggregate)
+    return aggregate

@@ -72,9 +72,10 @@ class Inbound:
         uscc, key, version = uscc_of(event), fact_key(event), envelope.get("caseversion")
 
         def handle(processing_event):
-            case = self.get_or_none(case_id(uscc)) or Case(uscc)
+            case, campaign_of = self.case_and_campaign(case_id(uscc))
+            case = case or Case(uscc)
             if case.is_newer(key, version):
-                campaign = self.campaign()
+                campaign = campaign_of()
                 with metadata.about_fact(key, version):
                     case.receive(note, today, campaign)
             processing_event.collect_events(case)
