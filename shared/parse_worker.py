@@ -6,8 +6,8 @@ A service's greenthreads share one OS thread: a parse that runs 15 s of pure Pyt
 So each upload is parsed by `python -m shared.parse_worker`, one process per file, which
 first limits itself (RLIMIT_CPU, RLIMIT_AS, no file writes) and then runs the one reader
 named by the request (or marks the file's problems on it, shared/marks.py). The
-service waits for it through eventlet's green subprocess,
-so its hub keeps serving while the worker parses. The worker answers with data (the rows
+service waits for it in an OS thread of eventlet's pool (`_exchange`), so its hub keeps
+serving while the worker parses. The worker answers with data (the rows
 as dicts, or the BadInput with every bad cell); a worker the kernel stops (CPU, memory) or
 that overruns the wall-clock limit is killed, and the file is refused as a whole.
 
@@ -17,6 +17,14 @@ the next files' workers are started ahead (`_spares`, as many as files came at o
 each imports the readers and waits for its request while the service does something
 else. It is still one process per file, used once, with the limits set after the
 request arrives, as before.
+
+Issue 14 again: a roster file of 20,000 rows (a nation's) parsed in 3.3-4.6 s of the
+worker's CPU took 17-49 s in the service. Its answer (~10 MB of rows) comes through a
+pipe of 64 KB, which eventlet's green pipe empties only when the hub comes round to it,
+and a busy service (projections catching up, the outbox) comes round late: with a
+greenthread that keeps the hub 50 ms at a time, the same file took 45 s instead of 9 s.
+So the worker is a plain (unpatched) subprocess, and its pipes are read in a thread of
+eventlet's pool: emptied as fast as the worker writes, whatever the greenthreads do.
 
 The seven readers (docs/forms.md): roster, legal-status, activity, self-assessment,
 score-sheet, findings, rectification.
@@ -99,11 +107,35 @@ def request(kind, path, name, **params):
                        "params": _encode(params)}).encode()
 
 
+def _native():
+    """eventlet's thread pool and the unpatched subprocess module, in a service that
+    eventlet has monkey-patched; else None (a CLI, a test, the demo: waiting blocks)."""
+    try:
+        from eventlet import patcher, tpool
+    except ImportError:  # pragma: no cover - the services always have eventlet
+        return None
+    if not patcher.is_monkey_patched("subprocess"):
+        return None
+    return tpool, patcher.original("subprocess")
+
+
+def _subprocess():
+    native = _native()
+    return subprocess if native is None else native[1]
+
+
+def _exchange(proc, request, timeout):
+    """Send the request and read the whole answer (stdout, stderr); in a thread of
+    eventlet's pool under eventlet (see the module's docstring), else here."""
+    native = _native()
+    if native is None:
+        return proc.communicate(request, timeout=timeout)
+    return native[0].execute(proc.communicate, request, timeout=timeout)
+
+
 def _start(limits):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    # `subprocess` is eventlet's green one once the service has monkey-patched: waiting
-    # for the worker yields to the hub.
-    return subprocess.Popen(
+    return _subprocess().Popen(
         [sys.executable, "-m", "shared.parse_worker", str(limits.cpu_seconds),
          str(limits.memory_bytes)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -161,10 +193,10 @@ def run_worker(request, limits, name):
     started = time.monotonic()
     proc = _take(limits)
     try:
-        out, err = proc.communicate(request, timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
+        out, err = _exchange(proc, request, limits.wall_seconds)
+    except (subprocess.TimeoutExpired, _subprocess().TimeoutExpired):
         proc.kill()
-        proc.communicate()
+        _exchange(proc, None, None)
         raise BadInput(f"reading the file took longer than {limits.wall_seconds} s; "
                        "refused (rule: parse limits)", file=name, rule="parse limits",
                        message_zh=f"读取文件超过 {limits.wall_seconds} 秒,拒收(解析限制)"

@@ -144,3 +144,51 @@ def test_the_hub_answers_while_the_worst_file_is_parsed(big_sheet):
     result = json.loads(out)
     assert result["health"] == [{"ok": True, "parse_finished": False}], result
     assert result["parse_usage"]["cpu_seconds"] > 0.2  # a parse worth the check
+
+
+# As the services run, with a greenthread that keeps the hub 50 ms at a time (projections
+# catching up, the outbox): the worker's answer is read in an OS thread, not by the hub.
+_BUSY_HUB_PROBE = """
+import eventlet
+eventlet.monkey_patch()
+import json, sys, time
+from shared import parse_worker
+from services.evaluation.rubric import DEFAULT_RUBRIC
+
+def busy():
+    while True:
+        until = time.perf_counter() + 0.05
+        while time.perf_counter() < until:
+            pass
+        eventlet.sleep(0)
+eventlet.spawn(busy)
+rows = parse_worker.parse("score-sheet", sys.argv[1], "big.xlsx", rubric=DEFAULT_RUBRIC)
+try:
+    parse_worker.parse("score-sheet", sys.argv[1], "big.xlsx", rubric=DEFAULT_RUBRIC,
+                       limits=parse_worker.Limits(wall_seconds=1))
+    overran = None
+except parse_worker.BadInput as exc:
+    overran = exc.message
+native = parse_worker._native() is not None
+spare = parse_worker._spares[parse_worker.LIMITS][0]
+print(json.dumps({"rows": len(rows), "overran": overran, "native": native,
+                  "worker_class": type(spare).__module__}))
+"""
+
+
+def test_under_eventlet_the_answer_is_read_off_the_hub_and_the_wall_limit_holds(big_sheet):
+    """A 20,000-row file's answer (~10 MB) through a 64 KB pipe: read by the hub, each
+    fill waited for the busy greenthread (issue 14: 45-80 s instead of 9-14 s for a
+    nation's roster file). Read in a thread of eventlet's pool by an unpatched subprocess,
+    the rows are all there, and a worker past its wall-clock limit is still killed and the
+    file refused (the unpatched module's TimeoutExpired is caught too)."""
+    import json
+    import subprocess
+    import sys
+    from tests.support import ROOT
+    out = subprocess.run([sys.executable, "-c", _BUSY_HUB_PROBE, big_sheet], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    result = json.loads(out)
+    assert result["rows"] == 20000
+    assert result["native"] is True and result["worker_class"] == "subprocess"
+    assert result["overran"] and "longer than 1 s" in result["overran"]
