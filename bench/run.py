@@ -294,6 +294,8 @@ def _evaluate_province(res, bc):
                     f"{scored} scored")
     return {"institutions": institutions, "self_assessed": self_assessed, "scored": scored,
             "whole_s": whole, "submit_s": timings["sa_submit_s"] + timings["score_submit_s"],
+            "files": sum(v["files"] for v in per_j.values())
+            + sum(len(parts) for parts in sheets.values()),
             **timings, "cli_calls": calls, "per_jurisdiction": per_j}
 
 
