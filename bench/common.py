@@ -38,6 +38,34 @@ def progress(message):
     print(f"[{time.monotonic() - _T0:7.1f}s] {message}", flush=True)
 
 
+def cpu_seconds(pid):
+    """A process's user + system CPU seconds so far (/proc/<pid>/stat); OSError if it is
+    gone."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_or_zero(pid):
+    """cpu_seconds, 0 for a process gone meanwhile (or not on this machine)."""
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return 0.0
+
+
+def postgres_cpu(dbname):
+    """CPU seconds so far of the local PostgreSQL's backends connected to `dbname`."""
+    conn = psycopg2.connect(dbname="postgres", **PG)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (dbname,))
+            pids = [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+    return sum(cpu_seconds_or_zero(pid) for pid in pids)
+
+
 def operator_for(jurisdiction):
     return "center" if jurisdiction == PROVINCE else f"city-{jurisdiction}"
 

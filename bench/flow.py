@@ -25,7 +25,7 @@ import select
 import time
 
 from big_store import cluster_environment
-from common import BenchCluster, median, percentile, progress
+from common import BenchCluster, cpu_seconds, median, percentile, progress
 from publications import inproc
 
 CITY = "140100"
@@ -84,13 +84,6 @@ def bench_hop(res, n):
 
 
 SERVICES = ("registry", "evaluation", "decisions", "notices")
-
-
-def cpu_seconds(pid):
-    """A process's user + system CPU seconds so far (/proc/<pid>/stat)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _backends_cpu(bc):

@@ -8,7 +8,8 @@ import time
 
 import psycopg2
 
-from common import EVENT_TABLES, PG, BenchCluster, progress
+from common import (EVENT_TABLES, PG, BenchCluster, cpu_seconds_or_zero, postgres_cpu,
+                    progress)
 
 BENCH = "replay-verify"
 RAW_SQL = ("SELECT originator_id, originator_version, topic, state FROM {table} "
@@ -38,27 +39,16 @@ def raw_read(dbname, sql=RAW_SQL):
     return sum(counts.values()), seconds, counts
 
 
-def _cpu(pid):
-    """CPU seconds of a process, from /proc (0 if it is gone or not on this machine)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
-
-
 def _cpu_now(bc):
     """CPU seconds so far of the services' processes, of PostgreSQL's backends on the
     cluster's database (the local server; those alive before and after a command: the
     services' pools), and of this process's finished children (the CLI processes): the
     verifications' cost, which the machine's load moves less than their wall-clock time
     (issue 14)."""
-    pids = [r[0] for r in bc.query("SELECT pid FROM pg_stat_activity WHERE datname = %s",
-                                   (bc.cluster.name,))]
     children = os.times()
-    return {"services": sum(_cpu(p.pid) for p in bc.cluster.processes.values()),
-            "postgres": sum(_cpu(pid) for pid in pids),
+    return {"services": sum(cpu_seconds_or_zero(p.pid)
+                            for p in bc.cluster.processes.values()),
+            "postgres": postgres_cpu(bc.cluster.name),
             "cli": children.children_user + children.children_system}
 
 

@@ -27,7 +27,7 @@ import sys
 import time
 
 import big_store
-from common import PG, progress  # noqa: F401 - common puts the repository on sys.path
+from common import cpu_seconds_or_zero, postgres_cpu, progress  # and the repository on sys.path
 
 STATE = "/tmp/pinggu-verify-in-process.json"
 
@@ -67,19 +67,6 @@ def drop():
     progress(f"dropped {cluster.name}")
 
 
-def _pg_cpu(dbname):
-    """CPU seconds of PostgreSQL's backends connected to `dbname` (local server only)."""
-    import psycopg2
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (dbname,))
-            pids = [r[0] for r in cur.fetchall()]
-    finally:
-        conn.close()
-    return sum(_cpu(pid) for pid in pids)
-
-
 def run(only, profile):
     from shared import audit, replay
     cluster = _cluster()
@@ -95,7 +82,7 @@ def run(only, profile):
             for what in only:
                 if what == "recheck" and service != "decisions":
                     continue
-                pg0, cpu0, wall0 = _pg_cpu(cluster.name), time.process_time(), \
+                pg0, cpu0, wall0 = postgres_cpu(cluster.name), time.process_time(), \
                     time.perf_counter()
                 if profiler:
                     profiler.enable()
@@ -120,7 +107,7 @@ def run(only, profile):
                 if profiler:
                     profiler.disable()
                 cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-                pg = _pg_cpu(cluster.name) - pg0
+                pg = postgres_cpu(cluster.name) - pg0
                 results[f"{service} {what}"] = (cpu, pg, wall, len(outcome))
                 progress(f"{service} {what}: {cpu:.2f} s CPU here, PostgreSQL {pg:.2f} s, "
                          f"wall {wall:.2f} s, problems {len(outcome)}")
@@ -156,7 +143,7 @@ def cli(repeat):
                          f"{seconds:.2f} s")
             for args in COMMANDS:
                 before, services = _children_cpu(), _services_cpu(cluster)
-                pg, wall = _pg_cpu(cluster.name), time.perf_counter()
+                pg, wall = postgres_cpu(cluster.name), time.perf_counter()
                 rc, out, err = _pinggu(cluster, args)
                 wall = time.perf_counter() - wall
                 services = {k: v - services[k] for k, v in _services_cpu(cluster).items()}
@@ -164,7 +151,7 @@ def cli(repeat):
                          f"{_children_cpu() - before:.2f} s, services "
                          f"{sum(services.values()):.2f} s ("
                          + ", ".join(f"{k} {v:.2f}" for k, v in services.items())
-                         + f"), PostgreSQL {_pg_cpu(cluster.name) - pg:.2f} s (backends "
+                         + f"), PostgreSQL {postgres_cpu(cluster.name) - pg:.2f} s (backends "
                          f"alive throughout); {out.strip()[-100:]!r}")
     finally:
         cluster.stop_all()
@@ -188,17 +175,7 @@ def _pinggu(cluster, args):
 
 
 def _services_cpu(cluster):
-    return {key: _cpu(process.pid) for key, process in cluster.processes.items()}
-
-
-def _cpu(pid):
-    """CPU seconds of a process, from /proc (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return 0.0
+    return {key: cpu_seconds_or_zero(process.pid) for key, process in cluster.processes.items()}
 
 
 def _children_cpu():
