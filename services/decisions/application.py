@@ -6,7 +6,7 @@ import threading
 import psycopg2
 import psycopg2.extras
 
-from shared import batch, bulk, log, metadata
+from shared import batch, bulk, db, log, metadata
 from shared.application import ServiceApplication, case_id
 from services.decisions.domain import CLOSED, RECTIFYING, Campaign, Case
 from services.decisions.inbound import Inbound
@@ -56,25 +56,27 @@ class Decisions(Inbound, ServiceApplication):
     def _read_alone(self, statement, params):
         """The rows of one read-only statement, on a connection of its own in autocommit:
         one round trip, where a checkout of the pool costs four. A connection found
-        broken (PostgreSQL restarted) is opened again once, as the pool's pre-ping would."""
+        broken (PostgreSQL restarted) is opened again for one more try (db.read_retried),
+        as the pool's pre-ping would."""
         # The inbox reads one event at a time; the lock is for any other green thread.
         with self.__dict__.setdefault("_reader_lock", threading.Lock()):
-            for attempt in (1, 2):
-                try:
-                    if self._reader is None or self._reader.closed:
-                        self._reader = psycopg2.connect(
-                            self.config.dsn(role=self.schema),
-                            cursor_factory=psycopg2.extras.DictCursor)
-                        self._reader.autocommit = True
-                    with self._reader.cursor() as cur:
-                        cur.execute(statement, params)
-                        return cur.fetchall()
-                except (psycopg2.OperationalError, psycopg2.InterfaceError):
-                    if self._reader is not None:
-                        self._reader.close()  # psycopg2's close does not raise
-                    self._reader = None
-                    if attempt == 2:
-                        raise
+            return self._query_alone(statement, params)
+
+    @db.read_retried
+    def _query_alone(self, statement, params):
+        try:
+            if self._reader is None or self._reader.closed:
+                self._reader = psycopg2.connect(self.config.dsn(role=self.schema),
+                                                cursor_factory=psycopg2.extras.DictCursor)
+                self._reader.autocommit = True
+            with self._reader.cursor() as cur:
+                cur.execute(statement, params)
+                return cur.fetchall()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            if self._reader is not None:
+                self._reader.close()  # psycopg2's close does not raise
+            self._reader = None
+            raise
 
     def close(self):
         if self._reader is not None:
