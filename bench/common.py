@@ -20,6 +20,7 @@ import psycopg2  # noqa: E402
 
 from services.evaluation.forms import filler  # noqa: E402
 from shared.language.jurisdictions import JURISDICTIONS, PROVINCE  # noqa: E402, F401
+from shared.machine import busy_cpu_seconds as machine_busy_seconds  # noqa: E402, F401
 from shared.language.outcomes import COHORTS  # noqa: E402
 from tests.support import Cluster  # noqa: E402
 
@@ -38,18 +39,18 @@ def progress(message):
     print(f"[{time.monotonic() - _T0:7.1f}s] {message}", flush=True)
 
 
-def cpu_seconds(pid):
-    """A process's user + system CPU seconds so far (/proc/<pid>/stat); OSError if it is
-    gone."""
+def cpu_seconds(pid, children=False):
+    """A process's user + system CPU seconds so far (/proc/<pid>/stat), with its reaped
+    children's if `children` (a service's parse workers); OSError if it is gone."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:15 if children else 13]) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds_or_zero(pid):
+def cpu_seconds_or_zero(pid, children=False):
     """cpu_seconds, 0 for a process gone meanwhile (or not on this machine)."""
     try:
-        return cpu_seconds(pid)
+        return cpu_seconds(pid, children)
     except OSError:
         return 0.0
 
@@ -64,6 +65,18 @@ def postgres_cpu(dbname):
     finally:
         conn.close()
     return sum(cpu_seconds_or_zero(pid) for pid in pids)
+
+
+def pids_named(name):
+    """The pids of this machine's processes whose command is `name` (e.g. beam.smp)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == name:
+                        pids.append(int(entry))
+    return pids
 
 
 def operator_for(jurisdiction):

@@ -10,11 +10,13 @@ several N give the cost curve.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BenchCluster, baseline_inserts, progress  # noqa: E402
+from common import (BenchCluster, baseline_inserts, cpu_seconds_or_zero,  # noqa: E402
+                    machine_busy_seconds, pids_named, postgres_cpu, progress)
 from run import Results, _evaluate_province  # noqa: E402
 
 BENCH = "national"
@@ -36,22 +38,43 @@ def rss_mb(bc):
     return out
 
 
+def cpu_now(bc):
+    """CPU seconds so far: the whole machine, and the parts of it this run can name."""
+    own = [resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                resource.RUSAGE_CHILDREN)]
+    return {"machine": machine_busy_seconds(),
+            "services": sum(cpu_seconds_or_zero(p.pid, children=True)
+                            for p in bc.cluster.processes.values()),
+            "postgres": postgres_cpu(bc.cluster.name),
+            "rabbitmq": sum(cpu_seconds_or_zero(pid) for pid in pids_named("beam.smp")),
+            "bench+cli": sum(r.ru_utime + r.ru_stime for r in own)}
+
+
 class Steps:
-    """The timed steps of one N: seconds, items/s and its ratio to the baseline, RSS."""
+    """The timed steps of one N: seconds, items/s and its ratio to the baseline, RSS, and
+    the CPU seconds each step cost (the machine's, and the services', PostgreSQL's
+    backends', RabbitMQ's and this process's with its CLI calls)."""
 
     def __init__(self, res, n, bc):
         self.res, self.n, self.bc, self.rows = res, n, bc, []
+        self._cpu = cpu_now(bc)
 
     def done(self, name, seconds, items, unit, note=""):
         rate = items / seconds if seconds else float("inf")
         memory = rss_mb(self.bc)
         biggest = max((m["peak"] for m in memory.values() if m), default=0)
+        now = cpu_now(self.bc)
+        cpu = {k: now[k] - self._cpu[k] for k in now}
+        self._cpu = now
         self.rows.append({"step": name, "seconds": seconds, "items": items, "unit": unit,
                           "per_s": rate, "ratio": rate / self.res.baseline_rate,
-                          "rss_mb": memory, "max_peak_rss_mb": biggest, "note": note})
+                          "rss_mb": memory, "max_peak_rss_mb": biggest, "cpu_s": cpu,
+                          "note": note})
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items() if k != "machine")
         progress(f"{BENCH} N={self.n}: {name}: {seconds:.2f} s, {rate:.1f} {unit}/s "
                  f"(x{rate / self.res.baseline_rate:.3f} of baseline); peak RSS "
-                 f"{biggest} MB{'; ' + note if note else ''}")
+                 f"{biggest} MB; CPU s: machine {cpu['machine']:.1f} ({parts})"
+                 f"{'; ' + note if note else ''}")
 
 
 def run_one(res, n, instances, publish):
@@ -130,15 +153,29 @@ def print_report(res, runs):
     for run in runs:
         print(f"\nN = {run['institutions']} ({run['in_scope']} in scope), "
               f"{run['instances']} instances per service: {run['whole_s']:.1f} s")
-        print(f"  {'step':<58} {'s':>8} {'per s':>9} {'ratio':>7} {'peak RSS MB':>12}")
+        print(f"  {'step':<58} {'s':>8} {'per s':>9} {'ratio':>7} {'peak RSS MB':>12} "
+              f"{'CPU s':>8}")
         for s in run["steps"]:
             print(f"  {s['step']:<58} {s['seconds']:8.2f} {s['per_s']:9.1f} "
-                  f"{s['ratio']:7.3f} {s['max_peak_rss_mb']:12d}")
+                  f"{s['ratio']:7.3f} {s['max_peak_rss_mb']:12d} {s['cpu_s']['machine']:8.1f}")
+        print_budget(run)
     if len(runs) > 1:
         print("\ncost curve (seconds per 1,000 institutions; flat = linear):")
         for run in runs:
             print(f"  N = {run['institutions']:>7}: {run['whole_s']:8.1f} s, "
                   f"{1000 * run['whole_s'] / run['institutions']:7.2f} s per 1k")
+
+
+def print_budget(run):
+    """The CPU the run cost per institution, by part, against what 100,000 institutions in
+    the issue's 5 minutes would allow on this machine's cores (read on a quiet machine: the
+    machine's figure counts every process on it)."""
+    n, cores = run["institutions"], os.cpu_count()
+    total = {k: sum(s["cpu_s"][k] for s in run["steps"]) for k in run["steps"][0]["cpu_s"]}
+    budget_ms = 1000 * cores * 300 / 100_000
+    print(f"  CPU per institution: machine {1000 * total['machine'] / n:.2f} ms ("
+          + ", ".join(f"{k} {1000 * v / n:.2f}" for k, v in total.items() if k != "machine")
+          + f"); 100,000 in 5 min on {cores} cores allows {budget_ms:.2f} ms")
 
 
 def main(argv=None):
