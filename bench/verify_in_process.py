@@ -4,6 +4,7 @@ goes, in CPU seconds, which a loaded machine moves less than wall-clock time.
     bench/verify_in_process.py build --events 33000   # a store in a database kept for later
     bench/verify_in_process.py run [--profile FILE] [--only replay|audit|recheck]
     bench/verify_in_process.py cli [--repeat N]   # the services started, the CLI timed
+    bench/verify_in_process.py floor [--repeat N] # what any replay or audit must do, timed
     bench/verify_in_process.py drop
 
 `build` makes a database and vhost of their own (bench/big_store.py, as the replay-verify
@@ -13,7 +14,12 @@ services' RPC handlers do (shared.replay's start/step/finish, decisions' recheck
 shared.audit.verify_chains, in steps), one service after another, printing the CPU seconds
 (time.process_time) of each; `drop` drops the database and vhost. No service runs: there
 is no RPC and no CLI start-up, only the verifying process's own work, plus PostgreSQL's,
-which is printed beside it (the backends' CPU from /proc when the server is local). `cli`
+which is printed beside it (the backends' CPU from /proc when the server is local).
+`floor` times, per service, the least work of each verification beside the raw read it is
+measured against: decoding every record through the application's mapper (a replay
+through the domain model cannot do less), and parsing, writing as canonical JSON and
+keying every record (an audit of the hash chains cannot do less): the ratio neither
+verification can pass on this machine, in one process. `cli`
 starts the four services on the store and times the raw reads and `pinggu clock show`,
 `replay verify` and `audit verify` as processes, with the CPU of the CLI, of each service
 and of PostgreSQL's backends (VERIFY_COMMANDS="a b;c d" names others, VERIFY_CLI_PROFILE=
@@ -29,7 +35,8 @@ import time
 import big_store
 from common import cpu_seconds_or_zero, postgres_cpu, progress  # and the repository on sys.path
 
-STATE = "/tmp/pinggu-verify-in-process.json"
+# Where `build` leaves the kept store's settings; another path keeps two stores apart.
+STATE = os.environ.get("PINGGU_VERIFY_STATE", "/tmp/pinggu-verify-in-process.json")
 
 
 def build(events):
@@ -157,6 +164,66 @@ def cli(repeat):
         cluster.stop_all()
 
 
+def floor(repeat):
+    """The raw read of each service's events beside the least a verification does with
+    them (see the docstring); the best of `repeat` runs of each."""
+    import hashlib
+    import hmac
+    import json as json_module
+    import uuid
+    from eventsourcing.persistence import StoredEvent
+    from replay_verify import RAW_SQL, RAW_TEXT_SQL
+    cluster = _cluster()
+    store = big_store.Store(cluster)
+    key, totals = b"k" * 32, {"raw": 0.0, "text": 0.0, "decode": 0.0, "hash": 0.0}
+    try:
+        for service, app in store.apps.items():
+            table = app.recorder.events_table_name
+
+            def read(sql):
+                with app.recorder.datastore.transaction(commit=False) as cur:
+                    with cur.pg_cursor.connection.cursor() as plain:
+                        started = time.perf_counter()
+                        plain.execute(sql.replace("{table}", table))
+                        rows = plain.fetchall()
+                        return rows, time.perf_counter() - started
+
+            def decode(rows):
+                to_event = app.mapper.to_domain_event
+                for stream, version, topic, state in rows:
+                    to_event(StoredEvent(uuid.UUID(str(stream)), version, topic, bytes(state)))
+
+            def canonical(rows):
+                for _, _, _, text in rows:
+                    hmac.digest(key, json_module.dumps(json_module.loads(text),
+                                                       sort_keys=True).encode(), hashlib.sha256)
+
+            best = {}
+            for _ in range(repeat):
+                rows, raw = read(RAW_SQL)
+                texts, text = read(RAW_TEXT_SQL)
+                timed = {"raw": raw, "text": text}
+                for name, work, given in (("decode", decode, rows), ("hash", canonical, texts)):
+                    started = time.perf_counter()
+                    work(given)
+                    timed[name] = time.perf_counter() - started
+                best = {k: min(v, best.get(k, v)) for k, v in timed.items()}
+            for k in totals:
+                totals[k] += best[k]
+            progress(f"{service}: {len(rows)} events: raw read {best['raw']:.2f} s, as text "
+                     f"{best['text']:.2f} s; decode {best['decode']:.2f} s; parse + canonical "
+                     f"JSON + HMAC {best['hash']:.2f} s")
+    finally:
+        store.close()
+    t = totals
+    progress(f"TOTAL: raw read {t['raw']:.2f} s; replay can reach at most "
+             f"{t['raw'] / (t['raw'] + t['decode']):.3f}x of the raw read (read + decode "
+             f"{t['raw'] + t['decode']:.2f} s); audit at most "
+             f"{t['raw'] / (t['text'] + t['hash']):.3f}x (text read + parse, canonical JSON "
+             f"and HMAC {t['text'] + t['hash']:.2f} s)")
+    return totals
+
+
 COMMANDS = [a.split() for a in os.environ.get(
     "VERIFY_COMMANDS", "clock show;replay verify --json;audit verify --json").split(";")]
 
@@ -185,7 +252,7 @@ def _children_cpu():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("build", "run", "cli", "drop"))
+    parser.add_argument("command", choices=("build", "run", "cli", "floor", "drop"))
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--events", type=int, default=33000)
     parser.add_argument("--only", default="replay,recheck,audit")
@@ -197,6 +264,8 @@ def main(argv=None):
         run(args.only.split(","), args.profile)
     elif args.command == "cli":
         cli(args.repeat)
+    elif args.command == "floor":
+        floor(args.repeat)
     else:
         drop()
 
