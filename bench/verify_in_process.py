@@ -195,8 +195,9 @@ def floor(repeat):
 
             def canonical(rows):
                 for _, _, _, text in rows:
-                    hmac.digest(key, json_module.dumps(json_module.loads(text),
-                                                       sort_keys=True).encode(), hashlib.sha256)
+                    hmac.digest(key, json_module.dumps(json_module.loads(text), sort_keys=True,
+                                                       ensure_ascii=False).encode(),
+                                hashlib.sha256)
 
             best = {}
             for _ in range(repeat):
