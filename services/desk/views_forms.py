@@ -2,15 +2,18 @@
 
 A download is the evaluation service's template for the clerk's own jurisdiction (another
 city's is 404); the rectification and re-score forms list only the cases under
-rectification. An upload is all-or-nothing, as in the CLI: a good one gives a receipt
-(who, when, rows, the file's SHA-256) and the cases' new states; a bad one every error at
-once, in Chinese, and the same workbook with the bad cells marked, to fix in place.
+rectification. A jurisdiction with more institutions than one file may list gets each form
+in parts, one link each, cut as the CLI cuts its files (issue 14). An upload is
+all-or-nothing, as in the CLI: a good one gives a receipt (who, when, rows, the file's
+SHA-256) and the cases' new states; a bad one every error at once, in Chinese, and the
+same workbook with the bad cells marked, to fix in place.
 """
 import base64
 import datetime
 import hashlib
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import (Blueprint, Response, abort, g, redirect, render_template, request,
+                   url_for)
 
 from shared import upload as uploads
 from shared.errors import BadInput, rule_label
@@ -40,19 +43,29 @@ UPLOADS = {"self-assessment": ("submit_self_assessment", "自查自评表"),
 def index():
     jurisdiction = own_jurisdiction(request.args.get("jurisdiction"))
     return render_template("forms.html", jurisdiction=jurisdiction, downloads=DOWNLOADS,
-                           uploads=UPLOADS)
+                           uploads=UPLOADS, parts=_parts(jurisdiction))
 
 
 @blueprint.get("/forms/<jurisdiction>/<name>.xlsx")
 def download(jurisdiction, name):
+    """A form, or one part of it (<name>-<k>.xlsx) when the jurisdiction has more
+    institutions than one file may list (issue 14): the CLI's file names, the service's
+    cut. A part beyond the last is 404."""
     jurisdiction = own_jurisdiction(jurisdiction)
+    name, part = _form_and_part(name)
     if name not in DOWNLOADS:
         abort(404)
     kind, only_rectifying, _ = DOWNLOADS[name]
     usccs = status_module.rectifying(jurisdiction_rows(jurisdiction)) \
         if only_rectifying else None
-    template = call("evaluation", "template", kind, jurisdiction, usccs)
-    return _xlsx(base64.b64decode(template["content"]), f"{jurisdiction}-{name}.xlsx")
+    # Never the whole when it needs parts: a whole form is part 1 of 1.
+    template = call("evaluation", "template", kind, jurisdiction, usccs, part or 1)
+    if template is None:
+        abort(404)
+    if part is None and template["parts"] > 1:  # an old link: the parts are on the page
+        return redirect(url_for("forms.index", jurisdiction=jurisdiction), 303)
+    filename = f"{jurisdiction}-{name}" + (f"-{part}" if part else "") + ".xlsx"
+    return _xlsx(base64.b64decode(template["content"]), filename)
 
 
 @blueprint.post("/forms/upload")
@@ -97,6 +110,27 @@ def marked(token):
     if found is None:
         abort(404)
     return _xlsx(found[1], found[0])
+
+
+def _parts(jurisdiction):
+    """name -> the parts of that download, as the evaluation service cuts them. The cases
+    under rectification are among the jurisdiction's, so when all of these fit in one file
+    theirs do too, and the case list is not read."""
+    whole = call("evaluation", "template_parts", jurisdiction)
+    if len(whole) == 1:
+        return {name: whole for name in DOWNLOADS}
+    rectifying = call("evaluation", "template_parts", jurisdiction,
+                      status_module.rectifying(jurisdiction_rows(jurisdiction)))
+    return {name: rectifying if only else whole
+            for name, (_, only, _) in DOWNLOADS.items()}
+
+
+def _form_and_part(name):
+    """("score-sheet", 2) from "score-sheet-2"; (name, None) without a part number."""
+    form, _, number = name.rpartition("-")
+    if form and number.isascii() and number.isdigit() and not number.startswith("0"):
+        return form, int(number)
+    return name, None
 
 
 def _rows(result):

@@ -7,6 +7,7 @@ from shared.nameko_ext import EventStore, inbox
 from shared.service import EXPECTED, Acting, AuditEntrypoints
 from services.evaluation import campaign as campaign_module, forms, rectification
 from services.evaluation.application import CaseFiles, Evaluation
+from services.evaluation.forms.templates import PER_FILE, part_ranges
 from services.evaluation.rubric import Rubric
 
 
@@ -16,6 +17,8 @@ class EvaluationService(AuditEntrypoints):
     store = EventStore(Evaluation, projections=[CaseFiles])
     acting = Acting()
     decisions = RpcProxy("decisions")  # rectification periods (issue 17)
+    # How many institutions a template part lists (a test's worker may list fewer).
+    template_per_file = PER_FILE
 
     @inbox("evaluation")
     def on_registry_events(self, envelopes):
@@ -56,24 +59,61 @@ class EvaluationService(AuditEntrypoints):
 
     @rpc(expected_exceptions=EXPECTED)
     @db.read_retried
-    def template(self, identity, kind, jurisdiction=None, usccs=None):
+    def template(self, identity, kind, jurisdiction=None, usccs=None, part=None):
         """A form of `kind` pre-filled for a jurisdiction (the caller's own, 属地管理), with
-        all its institutions in scope or only `usccs` of them; the xlsx, base64."""
+        all its institutions in scope or only `usccs` of them; the xlsx, base64.
+
+        `parts`: how many files the form is handed in as, at most `template_per_file`
+        institutions each, cut as `pinggu template` cuts its files (issue 14). `part` k
+        (from 1) lists only the k-th of them (None when there is no such part); without
+        it, the whole in one file, as before parts existed: a caller that has not learnt
+        about parts still gets every institution, and `parts` tells it to ask again."""
         import base64
         import tempfile
-        operator = self.acting.verify(identity)
-        jurisdiction = jurisdiction or operator.jurisdiction
-        operator.require_reader_of(jurisdiction)
+        jurisdiction, chosen = self._template_scope(identity, jurisdiction, usccs)
         if kind not in forms.KINDS:
             raise BadInput(f"unknown form {kind!r}; one of {', '.join(forms.KINDS)}")
+        if part is not None and (type(part) is not int or part < 1):
+            raise BadInput(f"part must be a whole number from 1, not {part!r}")
         rubric = Rubric.from_dict(self.store.require_campaign().rubric)
-        institutions = self.store.template_institutions(jurisdiction, usccs)
+        parts = part_ranges(len(chosen), self.template_per_file)
+        if part is not None:
+            if part > len(parts):
+                return None
+            listed = parts[part - 1]
+            chosen = chosen[listed.start:listed.stop]
+        # The names of the listed institutions only: a part loads its own case files.
+        institutions = self.store.template_institutions(jurisdiction, chosen)
         with tempfile.TemporaryDirectory(prefix="pinggu-template-") as tmp:
             path = forms.write_template(kind, f"{tmp}/{kind}.xlsx", institutions,
                                         rubric=rubric)
             with open(path, "rb") as f:
                 return {"content": base64.b64encode(f.read()).decode(),
-                        "institutions": len(institutions)}
+                        "institutions": len(institutions), "part": part,
+                        "parts": len(parts)}
+
+    @rpc(expected_exceptions=EXPECTED)
+    @db.read_retried
+    def template_parts(self, identity, jurisdiction=None, usccs=None):
+        """The parts `template` cuts a jurisdiction's form into (all in scope, or only
+        `usccs` of them), without writing any: per part, its number, the positions of its
+        first and last institution (from 1) and how many it lists. The desk's forms page
+        links each part."""
+        _, chosen = self._template_scope(identity, jurisdiction, usccs)
+        return [{"part": n, "first": r.start + 1, "last": r.stop, "institutions": len(r)}
+                for n, r in enumerate(part_ranges(len(chosen), self.template_per_file), 1)]
+
+    def _template_scope(self, identity, jurisdiction, usccs):
+        """The jurisdiction a template is for (属地管理 checked) and the USCCs it lists, in
+        the order it lists them (by USCC, as the registry's list the CLI cuts)."""
+        operator = self.acting.verify(identity)
+        jurisdiction = jurisdiction or operator.jurisdiction
+        operator.require_reader_of(jurisdiction)
+        chosen = self.store.institutions_in_scope(jurisdiction)
+        if usccs is not None:
+            wanted = set(usccs)
+            chosen = [u for u in chosen if u in wanted]
+        return jurisdiction, chosen
 
     def _campaign(self):
         campaign = self.store.current_campaign()

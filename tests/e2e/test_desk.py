@@ -337,3 +337,40 @@ def test_the_provinces_progress_page_shows_the_counts_of_campaign_status(desk, b
     assert "not yet decided" in browser.find_element(By.CLASS_NAME, "error").text
     sign_in(browser, desk, "city-140100", PASSWORD)
     assert status_of(browser, desk, "/progress") == 404
+
+
+# -- forms in parts (issue 14) -----------------------------------------------------------
+LARGE = 4001  # one more than a form lists (services.evaluation.forms.templates.PER_FILE)
+
+
+def test_a_jurisdiction_over_4000_institutions_gets_each_form_in_parts(desk, browser,
+                                                                       tmp_path):
+    rows = [factories.institution(n, city="140300") for n in range(30001, 30001 + LARGE)]
+    desk.cli("roster", "import", factories.roster(tmp_path / "large.xlsx", rows),
+             operator="province", check=True, timeout=600)
+    wait_for(lambda: {j["jurisdiction"]: j["in_scope"] for j in desk.cli_json(
+        "campaign", "status")["jurisdictions"]}.get("140300") == LARGE, timeout=120,
+        what="evaluation to know 140300's filings")
+    usccs = sorted(r.uscc for r in rows)
+
+    sign_in(browser, desk, "province", PASSWORD)
+    open_page(browser, desk, "/forms?jurisdiction=140300")
+    screenshots(browser, "forms-parts")
+    links = {e.get_attribute("id"): e.text for e in browser.find_elements(
+        By.CSS_SELECTOR, "a[id^='download-self-assessment']")}
+    assert links == {"download-self-assessment-1": "第1部分（第1–4000家）",
+                     "download-self-assessment-2": "第2部分（第4001家）"}
+    first = download(browser, "download-self-assessment-1", "140300-self-assessment-1.xlsx")
+    second = download(browser, "download-self-assessment-2", "140300-self-assessment-2.xlsx")
+
+    def listed(path):
+        return [r[0] for r in openpyxl.load_workbook(path, read_only=True)["机构情况"]
+                .iter_rows(min_row=2, values_only=True) if r[0]]
+    assert listed(first) == usccs[:4000] and listed(second) == usccs[4000:]
+    assert status_of(browser, desk, "/forms/140300/self-assessment-3.xlsx") == 404
+    assert status_of(browser, desk, "/forms/140300/self-assessment.xlsx") == 303
+
+    # A part is filled in and handed in on its own.
+    upload(browser, desk, "self-assessment",
+           fill_self_assessment(second, tmp_path / "自查自评-第2部分.xlsx"))
+    assert text(browser, "receipt-rows") == "1"

@@ -19,6 +19,7 @@ from services.desk.sessions import Sessions, csrf_ok
 from services.registry import directory
 from services.registry.application import Registry
 from shared.language.outcomes import COHORTS
+from tests import factories
 
 
 # -- the case list ---------------------------------------------------------------------
@@ -355,3 +356,122 @@ def test_a_services_refusal_comes_back_as_itself():
     services, _ = client_with(RemoteError("BadInput", "row 3: bad"))
     with pytest.raises(BadInput, match="row 3: bad"):
         services.call(None, "registry", "operator_sign_in", "x", "y")
+
+
+# -- forms in parts (issue 14), the evaluation service's own template RPCs ---------------
+class TemplateStore:
+    """The evaluation store as its template RPCs read it: `in_scope`, uscc -> name, all of
+    140100 (the real one, on PostgreSQL: tests/integration/test_template_parts_rpc.py)."""
+
+    def __init__(self, in_scope):
+        self.in_scope = in_scope
+
+    def institutions_in_scope(self, jurisdiction):
+        return sorted(self.in_scope) if jurisdiction == "140100" else []
+
+    def template_institutions(self, jurisdiction, usccs):
+        wanted = set(usccs)
+        return [{"uscc": u, "name": self.in_scope[u], "jurisdiction": jurisdiction}
+                for u in self.institutions_in_scope(jurisdiction) if u in wanted]
+
+    def require_campaign(self):
+        from services.evaluation.rubric import DEFAULT_RUBRIC
+        return type("Campaign", (), {"rubric": DEFAULT_RUBRIC.to_dict()})
+
+
+class SessionActing:
+    """Who calls: the desk's session operator, as the services' Acting finds them."""
+
+    def verify(self, identity):
+        return Operator(identity["id"], identity["role"], identity["jurisdiction"])
+
+
+class PartsStub(Stub):
+    """The services of a 140100 with `count` institutions in scope, the first `rectifying`
+    of them under rectification, and the evaluation service's real template RPCs cutting
+    its forms in parts of `per_file`."""
+
+    def __init__(self, count, per_file, rectifying=0):
+        from nameko.testing.services import worker_factory
+        from services.evaluation.service import EvaluationService
+        super().__init__()
+        self.usccs = [factories.make_uscc(n) for n in range(1, count + 1)]
+        self.rectifying = self.usccs[:rectifying]
+        store = TemplateStore({u: f"机构{n}" for n, u in enumerate(self.usccs)})
+        self.evaluation = worker_factory(EvaluationService, store=store, acting=SessionActing())
+        self.evaluation.template_per_file = per_file
+
+    def call(self, operator, service, method, *args, **kwargs):
+        if service == "evaluation" and method.startswith("template"):
+            self.calls.append((operator["id"], service, method, args))
+            return getattr(self.evaluation, method)(operator, *args, **kwargs)
+        if method == "institutions":
+            return [{"uscc": u, "name": "", "cohort": 2021} for u in self.usccs]
+        if method == "cases":
+            return [{"uscc": u, "class": "rectify", "phase": "rectifying"}
+                    for u in self.rectifying]
+        return super().call(operator, service, method, *args, **kwargs)
+
+
+def parts_desk(*args):
+    from services.desk.app import create_app
+    stub = PartsStub(*args)
+    client = create_app(stub).test_client()
+    sign_in(client)
+    return client, stub
+
+
+def listed_usccs(response):
+    import io
+    import openpyxl
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
+    return [r[0] for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
+
+
+def download_links(page):
+    """download name -> its URL, as the forms page links them."""
+    return dict(re.findall(r'<a id="download-([^"]+)" href="([^"]+)">',
+                           page.get_data(as_text=True)))
+
+
+def test_a_jurisdiction_over_one_files_worth_gets_a_link_and_a_file_per_part():
+    client, stub = parts_desk(7, 3, 4)
+    page = client.get("/forms")
+    links = download_links(page)
+    assert links["self-assessment-1"] == "/forms/140100/self-assessment-1.xlsx"
+    assert {n for n in links if n.startswith("score-sheet")} == {
+        "score-sheet-1", "score-sheet-2", "score-sheet-3"}
+    assert {n for n in links if n.startswith("rectification")} == {
+        "rectification-1", "rectification-2"}
+    assert "self-assessment" not in links  # no link to a whole that needs parts
+    text = page.get_data(as_text=True)
+    assert "第1部分（第1–3家）" in text and "第3部分（第7家）" in text and "共 7 家" in text
+
+    part = client.get("/forms/140100/self-assessment-2.xlsx")
+    assert part.status_code == 200
+    assert "140100-self-assessment-2.xlsx" in part.headers["Content-Disposition"]
+    assert listed_usccs(part) == sorted(stub.usccs)[3:6]
+    assert listed_usccs(client.get("/forms/140100/re-score-2.xlsx")) == \
+        sorted(stub.rectifying)[3:]
+    for beyond in ("self-assessment-4", "rectification-3", "findings-0", "findings-02"):
+        assert client.get(f"/forms/140100/{beyond}.xlsx").status_code == 404, beyond
+    assert client.get("/forms/140200/self-assessment-1.xlsx").status_code == 404
+    # A link to the whole from before: the parts are on the forms page.
+    whole = client.get("/forms/140100/findings.xlsx")
+    assert whole.status_code == 303 and whole.headers["Location"].endswith(
+        "/forms?jurisdiction=140100")
+
+
+def test_below_one_files_worth_the_forms_page_and_downloads_are_as_before():
+    client, stub = parts_desk(7, 7, 2)
+    page = client.get("/forms")
+    assert download_links(page) == {name: f"/forms/140100/{name}.xlsx" for name in (
+        "self-assessment", "score-sheet", "findings", "rectification", "re-score")}
+    assert "部分" not in page.get_data(as_text=True)
+    # One question of the services for the page: the case list is not read.
+    assert [c[2] for c in stub.calls if c[2] != "operator_sign_in"] == ["template_parts"]
+    whole = client.get("/forms/140100/self-assessment.xlsx")
+    assert "140100-self-assessment.xlsx" in whole.headers["Content-Disposition"]
+    assert listed_usccs(whole) == sorted(stub.usccs)
+    assert listed_usccs(client.get("/forms/140100/rectification.xlsx")) == \
+        sorted(stub.rectifying)

@@ -54,16 +54,26 @@ def write_template(kind, path, institutions, *, rubric=DEFAULT_RUBRIC):
 PER_FILE = 4000
 
 
+def part_ranges(count, per_file=PER_FILE):
+    """Where a template of `count` institutions (in the order they are listed) is cut:
+    the range of each part's positions, in order; one range, maybe empty, when they fit.
+    The one rule for the CLI's files (write_templates) and the evaluation service's
+    `template` parts (the desk's downloads): the same institutions, the same parts."""
+    return [range(start, min(start + per_file, count))
+            for start in range(0, count, per_file)] or [range(0)]
+
+
 def write_templates(kind, path, institutions, *, rubric=DEFAULT_RUBRIC, per_file=PER_FILE):
     """Blank forms of `kind` for `institutions`, at most `per_file` in each: `path` itself
     when they fit in one, else path-1.xlsx, path-2.xlsx, ... (each handed in on its own).
     Returns the paths written."""
-    if len(institutions) <= per_file:
+    parts = part_ranges(len(institutions), per_file)
+    if len(parts) == 1:
         return [write_template(kind, path, institutions, rubric=rubric)]
     stem = path[:-5] if path.endswith(".xlsx") else path
-    return [write_template(kind, f"{stem}-{part}.xlsx", institutions[start:start + per_file],
+    return [write_template(kind, f"{stem}-{n}.xlsx", institutions[part.start:part.stop],
                            rubric=rubric)
-            for part, start in enumerate(range(0, len(institutions), per_file), 1)]
+            for n, part in enumerate(parts, 1)]
 
 
 def _describe(wb, kind, institutions, rubric):
