@@ -5,14 +5,24 @@ from kombu import Exchange, Queue, binding
 DELIVERY_LIMIT = 5
 
 # What each service consumes. Every service declares all the inboxes when it starts, so an
-# event published before its consumer first ran is queued for it, not dropped.
+# event published before its consumer first ran is queued for it, not dropped. Decisions
+# is bound to the evaluation's events it reads only (services/decisions/inbound.py
+# HANDLED; a unit test holds the two together): a CaseFile.Opened for every filing, which
+# it ignores, cost it a delivery, a case loaded and a contract read (issue 14).
 INBOXES = {
     "registry": ["external.#"],
     "evaluation": ["registry.Institution.#"],
-    "decisions": ["registry.Institution.#", "evaluation.CaseFile.#", "evaluation.Campaign.#"],
+    "decisions": ["registry.Institution.#", "evaluation.Campaign.Opened",
+                  "evaluation.CaseFile.SelfAssessed", "evaluation.CaseFile.Scored",
+                  "evaluation.CaseFile.FindingRecorded", "evaluation.CaseFile.FindingWithdrawn",
+                  "evaluation.CaseFile.ExcuseAccepted",
+                  "evaluation.CaseFile.RectificationSubmitted"],
     "notices": ["registry.Institution.Filed", "registry.Institution.FilingChanged",
                 "decisions.Case.Decided"],
 }
+# Bindings an inbox had before and must not keep: declaring a queue adds its bindings but
+# never takes one away, so an inbox declared by an earlier version is unbound from these.
+RETIRED = {"decisions": ["evaluation.CaseFile.#", "evaluation.Campaign.#"]}
 
 
 def events_exchange(config):
@@ -54,7 +64,10 @@ def declare_topology(connection, config):
     declare_exchange(connection, config)
     for service, keys in INBOXES.items():
         declare_dead_letters(connection, config, service)
-        inbox_queue(config, service, keys)(connection.default_channel).declare()
+        queue = inbox_queue(config, service, keys)(connection.default_channel)
+        queue.declare()
+        for key in RETIRED.get(service, ()):  # a binding that is not there: a no-op
+            queue.unbind_from(events_exchange(config), routing_key=key)
 
 
 def declare_dead_letters(connection, config, service):
