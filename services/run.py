@@ -4,6 +4,7 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # noqa: E402 - before anything imports socket or psycopg2
 
+import gc  # noqa: E402
 import importlib  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -65,6 +66,13 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
+    # What start-up built lives as long as the process: frozen, out of the collector's
+    # way, so a full collection walks only what the events since have left; and a young
+    # collection every 20,000 allocations, not 700, so fewer of a batch's objects still
+    # in use are promoted to be walked again. Issue 14: the collector was a tenth of a
+    # consumer's CPU a filing in the hop (0.38 s of decisions' 3.3 s for 3,000 filings).
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
     logger.info("service.started")
     eventlet.spawn(runner.wait).wait()
     logger.info("service.stopped")
