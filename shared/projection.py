@@ -102,13 +102,18 @@ class Projection:
         """Whether the log holds events past the recorded position. Read without the row
         lock: a locking read gives its transaction an id, and its commit a WAL flush, which
         every idle round of every follower paid (issue 14: they contend with the commits
-        on the way of an event). A position moved meanwhile is read again under the lock."""
+        on the way of an event). A position moved meanwhile is read again under the lock.
+
+        The log's last id is its index's last entry (max() reads only that). EXISTS (...
+        WHERE notification_id > position) was planned as a sequential scan, the position
+        unknown when planning: every round read the whole log, to find nothing or its last
+        rows. An empty log has no max: NULL, not behind."""
         with self.app.recorder.datastore.transaction(commit=False) as cur:
-            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {self.app.recorder.events_table_name} "
-                        "WHERE notification_id > (SELECT position FROM "
-                        f"{self.schema}.projection_position WHERE name = %s)) AS behind",
+            cur.execute(f"SELECT (SELECT max(notification_id) FROM "
+                        f"{self.app.recorder.events_table_name}) > position AS behind "
+                        f"FROM {self.schema}.projection_position WHERE name = %s",
                         (self.name,))
-            return cur.fetchone()["behind"]
+            return bool(cur.fetchone()["behind"])
 
     def applies_to(self, topic):
         """Whether events of this topic change the tables: the others are not decoded
