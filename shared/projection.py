@@ -57,13 +57,21 @@ class Projection:
                         "WHERE name = %s", (self.name,))
             return cur.fetchone()["position"]
 
-    def catch_up(self, max_events=None):
-        """Apply what is new (at most about `max_events`); returns how many were applied."""
+    def catch_up(self, max_events=None, batch=None, settings=None, decode=None):
+        """Apply what is new (at most about `max_events`); returns how many were applied.
+
+        The defaults are the service's own catch-up. A replay's rebuild (shared/replay.py)
+        passes its own: `batch`, the events a transaction applies (default `BATCH`);
+        `settings`, PostgreSQL settings for each transaction alone (SET LOCAL); `decode`,
+        from a notification to its event (default `app.decoded`)."""
+        batch, decode = batch or self.BATCH, decode or self.app.decoded
         applied = 0
         if not self._behind():
             return 0
         while max_events is None or applied < max_events:
             with self.app.recorder.datastore.transaction(commit=True) as cur:
+                for name, value in (settings or {}).items():  # as SET LOCAL would
+                    cur.execute("SELECT set_config(%s, %s, true)", (name, value))
                 # The row lock serialises instances and greenthreads catching up together.
                 cur.execute(f"SELECT position FROM {self.schema}.projection_position "
                             "WHERE name = %s FOR UPDATE", (self.name,))
@@ -76,13 +84,12 @@ class Projection:
                                   f"originator_version, topic, state FROM "
                                   f"{self.app.recorder.events_table_name} WHERE "
                                   "notification_id > %s ORDER BY notification_id LIMIT %s",
-                                  (position, self.BATCH))
+                                  (position, batch))
                     rows = plain.fetchall()
                 if not rows:
                     return applied
-                # As the outbox decoded them, if it has just read them (issue 14).
-                to_event = self.app.decoded
-                self.apply_all(cur, [(to_event(Notification(
+                # By default as the outbox decoded them, if it has just read them (issue 14).
+                self.apply_all(cur, [(decode(Notification(
                     id=row[0], originator_id=row[1], originator_version=row[2],
                     topic=row[3], state=bytes(row[4]))), row[0]) for row in rows
                     if self.applies_to(row[3])])
@@ -95,13 +102,18 @@ class Projection:
         """Whether the log holds events past the recorded position. Read without the row
         lock: a locking read gives its transaction an id, and its commit a WAL flush, which
         every idle round of every follower paid (issue 14: they contend with the commits
-        on the way of an event). A position moved meanwhile is read again under the lock."""
+        on the way of an event). A position moved meanwhile is read again under the lock.
+
+        The log's last id is its index's last entry (max() reads only that). EXISTS (...
+        WHERE notification_id > position) was planned as a sequential scan, the position
+        unknown when planning: every round read the whole log, to find nothing or its last
+        rows. An empty log has no max: NULL, not behind."""
         with self.app.recorder.datastore.transaction(commit=False) as cur:
-            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {self.app.recorder.events_table_name} "
-                        "WHERE notification_id > (SELECT position FROM "
-                        f"{self.schema}.projection_position WHERE name = %s)) AS behind",
+            cur.execute(f"SELECT (SELECT max(notification_id) FROM "
+                        f"{self.app.recorder.events_table_name}) > position AS behind "
+                        f"FROM {self.schema}.projection_position WHERE name = %s",
                         (self.name,))
-            return cur.fetchone()["behind"]
+            return bool(cur.fetchone()["behind"])
 
     def applies_to(self, topic):
         """Whether events of this topic change the tables: the others are not decoded

@@ -16,8 +16,6 @@ import gc
 import re
 import uuid
 
-from eventsourcing.persistence import Notification
-
 from shared.errors import BadInput
 
 STEP = 20000
@@ -60,40 +58,17 @@ def step(app, run, limit=STEP):
 
 
 def _rebuild(projection, limit):
-    """What `Projection.catch_up` does, for a scratch projection: the events after its
-    position applied in order by the projection's own `apply_all`, the position recorded
-    in the same transaction; but in transactions of `BATCH` events, each allowed to sit
-    idle for longer, and committed without waiting for the write-ahead log's flush (the
-    tables are the run's own, dropped when it finishes: a commit lost in a crash loses
-    only a step of a run, whose tables and position stay consistent). Returns how many
+    """`Projection.catch_up` of a scratch projection, in transactions of `BATCH` events,
+    each allowed to sit idle for longer, and committed without waiting for the write-ahead
+    log's flush (the tables are the run's own, dropped when it finishes: a commit lost in a
+    crash loses only a step of a run, whose tables and position stay consistent). Its
+    events are decoded by the mapper, not through `app.decoded`: old events, which the
+    outbox never decoded, and which would push out of it those it did. Returns how many
     events were applied (at least `limit`, unless the log ends first)."""
-    app, applied = projection.app, 0
-    position_table = f"{projection.schema}.projection_position"
-    while applied < limit:
-        with app.recorder.datastore.transaction(commit=True) as cur:
-            cur.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_ALLOWED}'")
-            cur.execute("SET LOCAL synchronous_commit = off")
-            cur.execute(f"SELECT position FROM {position_table} WHERE name = %s FOR UPDATE",
-                        (projection.name,))
-            position = cur.fetchone()["position"]
-            # A plain cursor of the same connection: tuples cost less than DictRows.
-            with cur.pg_cursor.connection.cursor() as plain:
-                plain.execute(f"SELECT notification_id, originator_id, originator_version, "
-                              f"topic, state FROM {app.recorder.events_table_name} WHERE "
-                              "notification_id > %s ORDER BY notification_id LIMIT %s",
-                              (position, BATCH))
-                rows = plain.fetchall()
-            if not rows:
-                return applied
-            to_event = app.mapper.to_domain_event
-            projection.apply_all(cur, [(to_event(Notification(
-                id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
-                state=bytes(row[4]))), row[0]) for row in rows
-                if projection.applies_to(row[3])])
-            cur.execute(f"UPDATE {position_table} SET position = %s WHERE name = %s",
-                        (rows[-1][0], projection.name))
-            applied += len(rows)
-    return applied
+    return projection.catch_up(
+        limit, batch=BATCH, decode=projection.app.mapper.to_domain_event,
+        settings={"idle_in_transaction_session_timeout": IDLE_ALLOWED,
+                  "synchronous_commit": "off"})
 
 
 @contextlib.contextmanager

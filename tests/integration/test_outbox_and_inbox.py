@@ -447,3 +447,47 @@ def test_a_projection_with_nothing_new_takes_no_lock(environment, registry):
     finally:
         blocker.rollback()
         blocker.close()
+
+
+def test_a_projection_asks_the_last_entry_of_the_log_not_the_log(environment, registry,
+                                                                   monkeypatch):
+    """Every round of every follower asks whether its projections are behind (issue 14): on
+    a log of 50,000 events, caught up or one behind, the question reads a few pages of the
+    index, not the log (EXISTS (... > position) was a sequential scan of it)."""
+    import uuid
+    from types import SimpleNamespace
+    from eventsourcing.postgres import PostgresCursor
+    from shared.projection import Projection
+    schema = f"probe_{uuid.uuid4().hex[:8]}"
+    datastore = registry.recorder.datastore
+    with datastore.transaction(commit=True) as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+        cur.execute(f"CREATE TABLE {schema}.events (LIKE registry.registry_events "
+                    "INCLUDING INDEXES)")  # not its default: the registry's sequence
+        cur.execute(f"INSERT INTO {schema}.events SELECT gen_random_uuid(), 1, 'x', "
+                    "'\\x00', n FROM generate_series(1, 50000) n")
+        cur.execute(f"ANALYZE {schema}.events")
+    try:
+        app = SimpleNamespace(recorder=SimpleNamespace(
+            datastore=datastore, events_table_name=f"{schema}.events"), decoded=None)
+        probe = type("Probe", (Projection,), {"name": "probe"})(app, schema=schema)
+        probe.create_tables()
+        statements = []
+        execute = PostgresCursor.execute
+        monkeypatch.setattr(PostgresCursor, "execute", lambda self, statement, params=None: (
+            statements.append((statement, params)), execute(self, statement, params))[1])
+        for position, behind in ((50000, False), (49999, True)):
+            with datastore.transaction(commit=True) as cur:
+                cur.execute(f"UPDATE {schema}.projection_position SET position = %s",
+                            (position,))
+            statements.clear()
+            assert probe._behind() is behind
+            (statement, params), = [s for s in statements if "projection_position" in s[0]]
+            with datastore.transaction(commit=False) as cur:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, params)
+                plan = list(cur.fetchone().values())[0][0]["Plan"]
+            pages = plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+            assert pages < 20, (position, pages)  # the whole log: ~420 pages
+    finally:
+        with datastore.transaction(commit=True) as cur:
+            cur.execute(f"DROP SCHEMA {schema} CASCADE")

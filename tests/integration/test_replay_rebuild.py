@@ -1,12 +1,15 @@
 """Replay verification rebuilds the read tables in its own transactions (shared/replay.py,
 issue 14): larger ones, allowed to sit idle longer and committed without waiting for the
-log's flush. What they rebuild must be what the projection's own catch-up builds, a row
-changed in the live table must still be found, and the settings must not outlive them."""
+log's flush, through `Projection.catch_up` with its own batch, settings and decoding. What
+they rebuild must be what the projection's own catch-up builds, a row changed in the live
+table must still be found, the settings must not outlive them, and the service's own
+catch-up must keep its defaults."""
 import datetime
 
 import pytest
 
 from shared import replay
+from shared.projection import Projection
 from shared.metadata import caused_by
 from services.registry.application import Filings, Registry
 from tests import factories
@@ -34,10 +37,8 @@ def _setting(app, name):
         return list(cur.fetchone().values())[0]
 
 
-@pytest.mark.parametrize("batch", [1, 3, 10000])
-def test_the_rebuilt_tables_agree_whatever_the_transactions_hold(registry, batch,
-                                                                 monkeypatch):
-    monkeypatch.setattr(replay, "BATCH", batch)
+def _watch(monkeypatch):
+    """(events, settings) of each transaction that applies events to the filings."""
     seen = []
     apply_all = Filings.apply_all
 
@@ -47,11 +48,22 @@ def test_the_rebuilt_tables_agree_whatever_the_transactions_hold(registry, batch
         seen.append((len(events), dict(cur.fetchone())))
         return apply_all(self, cur, events)
     monkeypatch.setattr(Filings, "apply_all", watched)
+    return seen
+
+
+@pytest.mark.parametrize("batch", [1, 3, 10000])
+def test_the_rebuilt_tables_agree_whatever_the_transactions_hold(registry, batch,
+                                                                 monkeypatch):
+    monkeypatch.setattr(replay, "BATCH", batch)
+    seen = _watch(monkeypatch)
+    registry._decoded.clear()
     run = replay.start(registry)["run"]
     step = replay.step(registry, run, limit=5)
     assert step["applied"] >= 5 and step["position"] == step["applied"]
     while replay.step(registry, run)["applied"]:
         pass
+    # Decoded by the mapper: the old events did not go into what app.decoded holds.
+    assert not registry._decoded
     assert replay.finish(registry, run) == []
     assert seen and max(n for n, _ in seen) <= batch
     assert replay.IDLE_ALLOWED == "120s"
@@ -60,6 +72,25 @@ def test_the_rebuilt_tables_agree_whatever_the_transactions_hold(registry, batch
     # SET LOCAL: the pooled connections go back with their own settings.
     assert _setting(registry, "synchronous_commit") == "on"
     assert _setting(registry, "idle_in_transaction_session_timeout") != "2min"
+
+
+def test_the_services_own_catch_up_keeps_its_defaults(registry, monkeypatch):
+    """Batches of `Projection.BATCH` events, the pool's own settings, and the events
+    through `app.decoded` (where the outbox left those it has just decoded)."""
+    monkeypatch.setattr(Projection, "BATCH", 2)
+    seen = _watch(monkeypatch)
+    decoded = []
+    monkeypatch.setattr(registry, "decoded",
+                        lambda n: decoded.append(n.id) or Registry.decoded(registry, n))
+    before = registry.recorder.max_notification_id()
+    with caused_by("province", "province", business_date=datetime.date(2023, 8, 29)):
+        registry.import_roster([factories.institution(8950 + i).to_dict() for i in range(3)])
+    new = registry.recorder.max_notification_id() - before
+    assert registry.projections["filings"].catch_up() == new >= 3
+    assert decoded and set(decoded) <= set(range(before + 1, before + new + 1))
+    assert len(seen) >= 2 and max(n for n, _ in seen) <= 2
+    assert {s["sync"] for _, s in seen} == {"on"}
+    assert "2min" not in {s["idle"] for _, s in seen}
 
 
 def test_a_row_changed_in_the_live_table_is_found(registry):
