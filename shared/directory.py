@@ -118,15 +118,24 @@ class KeyTable:
         self._jwks_at = 0.0
         self._jwks_lock = threading.Lock()
         self._apply_lock = threading.Lock()
+        self._create_lock = threading.Lock()
 
     def _transaction(self, commit):
         datastore = self.app.recorder.datastore
         if not self._ready:
-            with datastore.transaction(commit=True) as cur:
-                cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                            "operator_id text PRIMARY KEY, entry jsonb NOT NULL, "
-                            "version int NOT NULL)")
-            self._ready = True
+            with self._create_lock:
+                if not self._ready:
+                    with datastore.transaction(commit=True) as cur:
+                        # The first call of a worker (an RPC, the directory's consumer) or
+                        # of a second instance may come at the same moment, and two
+                        # concurrent CREATE TABLE IF NOT EXISTS fail one of them on
+                        # pg_type's unique key: one at a time, across processes too.
+                        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                                    (self.table,))
+                        cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                                    "operator_id text PRIMARY KEY, entry jsonb NOT NULL, "
+                                    "version int NOT NULL)")
+                    self._ready = True
         return datastore.transaction(commit=commit)
 
     def apply(self, envelope):
