@@ -1,6 +1,8 @@
 """PostgreSQL: the database, roles, schemas and event tables are the provisioning's
 (services/provision.py); a service only checks they are there, with a clear message when
 they are not, since as its own role it may not create them."""
+import zlib
+
 import psycopg2
 
 
@@ -24,6 +26,15 @@ def require_provisioned(config, schema):
                                      "python -m services.provision")
     finally:
         conn.close()
+
+
+def creating_tables(cur, schema):
+    """Call first in a transaction that creates a service's own tables (CREATE TABLE IF NOT
+    EXISTS): two such transactions at once, a second instance starting or two workers of
+    one, fail one of them on pg_type's unique key, so the tables of a schema are created
+    by one transaction at a time, across processes; the lock ends with the transaction."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s)",
+                (zlib.crc32(f"pinggu.ddl.{schema}".encode()),))
 
 
 def _disconnections():

@@ -21,7 +21,7 @@ import eventlet
 from kombu import Queue
 from nameko.messaging import Consumer
 
-from shared import bus, config as config_module, integration, log, operators, tokens
+from shared import bus, config as config_module, db, integration, log, operators, tokens
 from shared.errors import Refused
 
 ROUTING_KEY = "registry.Operator.#"
@@ -125,13 +125,10 @@ class KeyTable:
         if not self._ready:
             with self._create_lock:
                 if not self._ready:
+                    # The first call of a worker (an RPC, the directory's consumer) may
+                    # come at the same moment as another's, or another instance's.
                     with datastore.transaction(commit=True) as cur:
-                        # The first call of a worker (an RPC, the directory's consumer) or
-                        # of a second instance may come at the same moment, and two
-                        # concurrent CREATE TABLE IF NOT EXISTS fail one of them on
-                        # pg_type's unique key: one at a time, across processes too.
-                        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                                    (self.table,))
+                        db.creating_tables(cur, self.app.schema)
                         cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ("
                                     "operator_id text PRIMARY KEY, entry jsonb NOT NULL, "
                                     "version int NOT NULL)")

@@ -24,7 +24,7 @@ from amqp import spec
 from eventsourcing.persistence import Notification
 from kombu import Connection, Producer
 
-from shared import bus, integration, log
+from shared import bus, db, integration, log
 
 BATCH = 500
 CONFIRM_TIMEOUT = 10
@@ -54,6 +54,7 @@ class Outbox:
 
     # -- position --------------------------------------------------------------------
     def _ensure_table(self, cur):
+        db.creating_tables(cur, self.service)
         cur.execute(f"CREATE TABLE IF NOT EXISTS {self.service}.outbox_position ("
                     "name text PRIMARY KEY, position bigint NOT NULL)")
 

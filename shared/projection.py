@@ -37,6 +37,7 @@ class Projection:
 
     def create_tables(self):
         with self.app.recorder.datastore.transaction(commit=True) as cur:
+            db.creating_tables(cur, self.schema)
             cur.execute(f"CREATE TABLE IF NOT EXISTS {self.schema}.projection_position ("
                         "name text PRIMARY KEY, position bigint NOT NULL)")
             cur.execute(f"INSERT INTO {self.schema}.projection_position VALUES (%s, 0) "
