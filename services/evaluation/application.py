@@ -182,17 +182,21 @@ class Evaluation(Inbound, ServiceApplication):
                         " ORDER BY uscc", (jurisdiction,))
             return [dict(r) for r in cur.fetchall()]
 
-    def template_institutions(self, jurisdiction, usccs=None):
-        """The institutions a form of the jurisdiction is pre-filled with: all in scope, or
-        those of `usccs` among them."""
+    def template_usccs(self, jurisdiction, usccs=None):
+        """The USCCs a form of the jurisdiction lists, in the order it lists them: all in
+        scope, or those of `usccs` among them."""
         chosen = self.institutions_in_scope(jurisdiction)
         if usccs is not None:
             wanted = set(usccs)
             chosen = [u for u in chosen if u in wanted]
+        return chosen
+
+    def named_institutions(self, jurisdiction, usccs):
+        """These institutions of the jurisdiction, each with its name, in this order."""
         # The names are in the case files: all loaded in one query (issue 14).
-        found = load_many(self, [case_id(u) for u in chosen])
+        found = load_many(self, [case_id(u) for u in usccs])
         return [{"uscc": u, "name": found[case_id(u)].filing.get("name"),
-                 "jurisdiction": jurisdiction} for u in chosen]
+                 "jurisdiction": jurisdiction} for u in usccs]
 
     def status(self, today):
         campaign = self.require_campaign()

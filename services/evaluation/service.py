@@ -83,7 +83,7 @@ class EvaluationService(AuditEntrypoints):
             listed = parts[part - 1]
             chosen = chosen[listed.start:listed.stop]
         # The names of the listed institutions only: a part loads its own case files.
-        institutions = self.store.template_institutions(jurisdiction, chosen)
+        institutions = self.store.named_institutions(jurisdiction, chosen)
         with tempfile.TemporaryDirectory(prefix="pinggu-template-") as tmp:
             path = forms.write_template(kind, f"{tmp}/{kind}.xlsx", institutions,
                                         rubric=rubric)
@@ -109,11 +109,7 @@ class EvaluationService(AuditEntrypoints):
         operator = self.acting.verify(identity)
         jurisdiction = jurisdiction or operator.jurisdiction
         operator.require_reader_of(jurisdiction)
-        chosen = self.store.institutions_in_scope(jurisdiction)
-        if usccs is not None:
-            wanted = set(usccs)
-            chosen = [u for u in chosen if u in wanted]
-        return jurisdiction, chosen
+        return jurisdiction, self.store.template_usccs(jurisdiction, usccs)
 
     def _campaign(self):
         campaign = self.store.current_campaign()

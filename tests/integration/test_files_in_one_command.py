@@ -121,7 +121,8 @@ def test_a_template_reads_its_institutions_names_in_one_query(apps, monkeypatch)
     _, evaluation = apps
     usccs = open_cases(evaluation, 9700)
     gets = count_gets(evaluation, monkeypatch)
-    listed = evaluation.template_institutions("140100", usccs=usccs[1:])
+    listed = evaluation.named_institutions(
+        "140100", evaluation.template_usccs("140100", usccs=usccs[1:]))
     assert [i["uscc"] for i in listed] == sorted(usccs[1:])
     assert {i["name"] for i in listed} == {factories.institution(n).name
                                            for n in range(9701, 9700 + ROWS)}

@@ -366,13 +366,13 @@ class TemplateStore:
     def __init__(self, in_scope):
         self.in_scope = in_scope
 
-    def institutions_in_scope(self, jurisdiction):
-        return sorted(self.in_scope) if jurisdiction == "140100" else []
+    def template_usccs(self, jurisdiction, usccs=None):
+        in_scope = sorted(self.in_scope) if jurisdiction == "140100" else []
+        return in_scope if usccs is None else [u for u in in_scope if u in set(usccs)]
 
-    def template_institutions(self, jurisdiction, usccs):
-        wanted = set(usccs)
+    def named_institutions(self, jurisdiction, usccs):
         return [{"uscc": u, "name": self.in_scope[u], "jurisdiction": jurisdiction}
-                for u in self.institutions_in_scope(jurisdiction) if u in wanted]
+                for u in usccs]
 
     def require_campaign(self):
         from services.evaluation.rubric import DEFAULT_RUBRIC
