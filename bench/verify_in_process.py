@@ -184,7 +184,7 @@ def floor(repeat):
                 with app.recorder.datastore.transaction(commit=False) as cur:
                     with cur.pg_cursor.connection.cursor() as plain:
                         started = time.perf_counter()
-                        plain.execute(sql.replace("{table}", table))
+                        plain.execute(sql.format(table=table))
                         rows = plain.fetchall()
                         return rows, time.perf_counter() - started
 
